@@ -1,0 +1,223 @@
+#!/usr/bin/env node
+// Development OpenID provider for team-vault tests and the local demo.
+//
+// A real, certified OpenID provider (panva's oidc-provider, pinned in package.json) with a
+// deliberately permissive setup: any password logs in, a handful of fixed users carry groups,
+// and consent is skipped. See docs/CONTRACT.md ("Development OpenID provider").
+//
+//   node tests/idp/server.js [--port N] [--client-id ID] [--client-secret SECRET]
+//                            [--ttl-id-token SECONDS] [--ttl-access-token SECONDS] ...
+//
+// Prints exactly one line on stdout, `ISSUER=http://127.0.0.1:PORT`, once it accepts connections
+// (everything else goes to stderr), so scripts can start it with --port 0 and read the issuer.
+
+import http from 'node:http';
+import crypto from 'node:crypto';
+import { parseArgs } from 'node:util';
+
+const USAGE = 'usage: server.js [--port N] [--client-id ID] [--client-secret SECRET] [--ttl-<name> SECONDS ...]';
+
+// --ttl-id-token 60 → ttl.IdToken = 60, --ttl-access-token → AccessToken, --ttl-session → Session, ...
+// (any key of oidc-provider's `ttl` configuration, written in kebab case).
+const ttl = {};
+const argv = [];
+{
+  const raw = process.argv.slice(2);
+  for (let i = 0; i < raw.length; i += 1) {
+    const m = /^--ttl-([a-z-]+)(?:=(.*))?$/.exec(raw[i]);
+    if (!m) {
+      argv.push(raw[i]);
+      continue;
+    }
+    const value = m[2] ?? raw[i + 1];
+    if (m[2] === undefined) i += 1;
+    const seconds = Number(value);
+    if (!Number.isInteger(seconds) || seconds <= 0) {
+      console.error(`--ttl-${m[1]}: expected a positive number of seconds, got ${value}\n${USAGE}`);
+      process.exit(2);
+    }
+    const name = m[1].split('-').map((w) => w[0].toUpperCase() + w.slice(1)).join('');
+    ttl[name] = seconds;
+  }
+}
+
+let args;
+try {
+  ({ values: args } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string', default: '0' },
+      'client-id': { type: 'string', default: 'team-vault' },
+      'client-secret': { type: 'string', default: 'dev-secret' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  }));
+} catch (err) {
+  console.error(`${err.message}\n${USAGE}`);
+  process.exit(2);
+}
+if (args.help) {
+  console.error(USAGE);
+  process.exit(0);
+}
+const port = Number(args.port);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`--port: not a port number: ${args.port}\n${USAGE}`);
+  process.exit(2);
+}
+
+// oidc-provider prints notices with console.info (stdout): keep stdout for the ISSUER line. Its
+// warnings about what a development setup does on purpose (in-memory storage, the built-in login
+// form, Node 20 instead of 22) are dropped so test logs show only what matters.
+const EXPECTED_WARNINGS = [/Unsupported runtime/, /development-only in-memory adapter/, /development-only feature devInteractions/];
+console.info = console.error;
+console.log = console.error;
+const warn = console.warn.bind(console);
+console.warn = (msg, ...rest) => {
+  if (typeof msg === 'string' && EXPECTED_WARNINGS.some((re) => re.test(msg))) return;
+  warn(msg, ...rest);
+};
+// Imported only now, so the redirection above is in place before the module loads.
+const { default: Provider } = await import('oidc-provider');
+
+// Token lifetimes (seconds), oidc-provider's defaults written out (it nags when its default
+// functions are used); --ttl-* options override them.
+const TTL_DEFAULTS = {
+  AccessToken: 3600,
+  AuthorizationCode: 60,
+  Grant: 14 * 24 * 3600,
+  IdToken: 3600,
+  Interaction: 3600,
+  RefreshToken: 14 * 24 * 3600,
+  Session: 14 * 24 * 3600,
+};
+
+// The fixed test users. Any other login exists too, with no groups.
+const GROUPS = {
+  alice: ['dev'],
+  bob: ['dev', 'ops'],
+  admin: ['admins'],
+};
+
+function account(login) {
+  return {
+    accountId: login,
+    // oidc-provider filters these by the granted scopes/claims.
+    async claims() {
+      return {
+        sub: login,
+        email: `${login}@example.com`,
+        email_verified: true,
+        name: login,
+        preferred_username: login,
+        groups: GROUPS[login] ?? [],
+      };
+    },
+  };
+}
+
+// Redirect URIs the client may use: the server's callback on a loopback address, on any port, so
+// a vault-server on a random test port needs no registration step.
+const CALLBACK_RE = /^http:\/\/(?:127\.0\.0\.1|\[::1\]):([0-9]{1,5})\/oauth\/callback$/;
+function loopbackCallback(uri) {
+  const m = typeof uri === 'string' && CALLBACK_RE.exec(uri);
+  return Boolean(m) && Number(m[1]) > 0 && Number(m[1]) <= 65535;
+}
+
+// A fresh signing key per run: tests never need a stable one, and this avoids oidc-provider's
+// built-in development key (and its warning).
+function signingKey() {
+  const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { ...privateKey.export({ format: 'jwk' }), kid: crypto.randomUUID(), use: 'sig', alg: 'RS256' };
+}
+
+// Bind first: the issuer must carry the real port (port 0 = any free port), and the provider is
+// created only once it is known. Requests arriving before then get a 503.
+let callback = (_req, res) => {
+  res.writeHead(503, { 'content-type': 'text/plain' });
+  res.end('starting\n');
+};
+const server = http.createServer((req, res) => callback(req, res));
+server.on('error', (err) => {
+  console.error(`dev IdP: ${err.message}`);
+  process.exit(1);
+});
+await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+const issuer = `http://127.0.0.1:${server.address().port}`;
+
+const provider = new Provider(issuer, {
+  clients: [{
+    client_id: args['client-id'],
+    client_secret: args['client-secret'],
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    // oidc-provider accepts both client_secret_basic and client_secret_post for a client
+    // registered with either of them (the Rust openidconnect crate uses basic by default).
+    token_endpoint_auth_method: 'client_secret_basic',
+    // Placeholder: the real check is the redirectUriAllowed override below.
+    redirect_uris: ['http://127.0.0.1:8080/oauth/callback'],
+  }],
+  async findAccount(_ctx, id) {
+    return account(id);
+  },
+  claims: {
+    openid: ['sub'],
+    email: ['email', 'email_verified'],
+    profile: ['name', 'preferred_username'],
+    groups: ['groups'],
+  },
+  scopes: ['openid', 'offline_access', 'email', 'profile', 'groups'],
+  // Put the scope claims (email, groups) into the ID token too, as many real IdPs do.
+  conformIdTokenClaims: false,
+  pkce: { required: () => true },
+  // No consent screen: grant whatever OIDC scopes and claims the client asked for.
+  async loadExistingGrant(ctx) {
+    const grantId = ctx.oidc.result?.consent?.grantId
+      || ctx.oidc.session.grantIdFor(ctx.oidc.client.clientId);
+    const grant = grantId
+      ? await ctx.oidc.provider.Grant.find(grantId)
+      : new ctx.oidc.provider.Grant({
+        clientId: ctx.oidc.client.clientId,
+        accountId: ctx.oidc.account.accountId,
+      });
+    if (!grant) return undefined;
+    grant.addOIDCScope([...ctx.oidc.requestParamOIDCScopes].join(' '));
+    const claims = [...ctx.oidc.requestParamClaims];
+    if (claims.length) grant.addOIDCClaims(claims);
+    await grant.save();
+    return grant;
+  },
+  cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
+  jwks: { keys: [signingKey()] },
+  ttl: { ...TTL_DEFAULTS, ...ttl },
+  // The built-in development login form (any password) is what tests and autologin.js fill in.
+  features: { devInteractions: { enabled: true } },
+  renderError(ctx, out) {
+    ctx.type = 'json';
+    ctx.body = out;
+  },
+});
+
+// Accept any loopback port for the server's callback (RFC 8252 style). oidc-provider only relaxes
+// the port for `application_type: native` clients, and native clients always get a consent
+// prompt, so the check is overridden on this provider's Client model instead.
+provider.Client.prototype.redirectUriAllowed = function redirectUriAllowed(value) {
+  return this.redirectUris.includes(value) || loopbackCallback(value);
+};
+
+provider.on('server_error', (_ctx, err) => console.error('dev IdP server_error:', err));
+
+callback = provider.callback();
+process.stdout.write(`ISSUER=${issuer}\n`);
+console.error(`dev IdP listening: issuer ${issuer}, client ${args['client-id']}`);
+
+// Stop cleanly: refuse new connections, drop idle keep-alive ones, exit.
+function stop(signal) {
+  console.error(`dev IdP: ${signal}, stopping`);
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+  setTimeout(() => process.exit(0), 2000).unref();
+}
+process.on('SIGTERM', () => stop('SIGTERM'));
+process.on('SIGINT', () => stop('SIGINT'));
