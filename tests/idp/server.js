@@ -7,6 +7,10 @@
 //
 //   node tests/idp/server.js [--port N] [--client-id ID] [--client-secret SECRET]
 //                            [--ttl-id-token SECONDS] [--ttl-access-token SECONDS] ...
+//                            [--bind ADDRESS]
+//
+// --bind (default 127.0.0.1) only changes the listening address, for containers
+// (docker-compose.yml binds 0.0.0.0); the issuer stays http://127.0.0.1:PORT.
 //
 // Prints exactly one line on stdout, `ISSUER=http://127.0.0.1:PORT`, once it accepts connections
 // (everything else goes to stderr), so scripts can start it with --port 0 and read the issuer.
@@ -15,7 +19,7 @@ import http from 'node:http';
 import crypto from 'node:crypto';
 import { parseArgs } from 'node:util';
 
-const USAGE = 'usage: server.js [--port N] [--client-id ID] [--client-secret SECRET] [--ttl-<name> SECONDS ...]';
+const USAGE = 'usage: server.js [--port N] [--client-id ID] [--client-secret SECRET] [--ttl-<name> SECONDS ...] [--bind ADDRESS]';
 
 // --ttl-id-token 60 → ttl.IdToken = 60, --ttl-access-token → AccessToken, --ttl-session → Session, ...
 // (any key of oidc-provider's `ttl` configuration, written in kebab case).
@@ -47,6 +51,7 @@ try {
     args: argv,
     options: {
       port: { type: 'string', default: '0' },
+      bind: { type: 'string', default: '127.0.0.1' },
       'client-id': { type: 'string', default: 'team-vault' },
       'client-secret': { type: 'string', default: 'dev-secret' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -143,7 +148,7 @@ server.on('error', (err) => {
   console.error(`dev IdP: ${err.message}`);
   process.exit(1);
 });
-await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+await new Promise((resolve) => server.listen(port, args.bind, resolve));
 const issuer = `http://127.0.0.1:${server.address().port}`;
 
 const provider = new Provider(issuer, {
