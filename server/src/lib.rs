@@ -1,1 +1,18 @@
+//! vault-server: logs people in through the company's IdP, decides who may assume which AWS
+//! role, and issues audited STS sessions.
 
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod issuance;
+pub mod oidc;
+pub mod policy;
+pub mod request_meta;
+pub mod routes;
+pub mod secrets;
+pub mod startup;
+pub mod state;
+pub mod sts;

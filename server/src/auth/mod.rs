@@ -1,0 +1,70 @@
+//! Who is calling: bearer access tokens checked against signature, claims and a live session.
+
+pub mod signing;
+
+use axum::{extract::FromRequestParts, http::request::Parts};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{clock, db, error::ApiError, state::AppState};
+
+/// An authenticated caller of the `/v1` API.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal_id: Uuid,
+    /// `user`, `ci` or `system`.
+    pub kind: String,
+    pub display: String,
+    pub groups: Vec<String>,
+    pub session_id: Uuid,
+    pub token_expires_at: OffsetDateTime,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                ApiError::Unauthorized("missing bearer token; run `vault login`".into())
+            })?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .ok_or_else(|| {
+                ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
+            })?;
+        let now = clock::now();
+        let claims = state
+            .tokens
+            .verify(token.trim(), now)
+            .await
+            .map_err(|e| match e {
+                signing::TokenError::Invalid(m) => {
+                    tracing::info!(reason = %m, "access token refused");
+                    ApiError::Unauthorized(format!("{m}; run `vault login`"))
+                }
+                signing::TokenError::Db(db) => db.into(),
+            })?;
+        let session = db::sessions::find_active(&state.db, claims.sid, now)
+            .await?
+            .filter(|s| s.principal_id == claims.sub)
+            .ok_or_else(|| {
+                ApiError::Unauthorized("access token rejected: the login session was revoked or has expired; run `vault login`".into())
+            })?;
+        Ok(Caller {
+            principal_id: session.principal_id,
+            kind: session.kind,
+            display: session.display,
+            groups: session.groups,
+            session_id: session.session_id,
+            token_expires_at: OffsetDateTime::from_unix_timestamp(claims.exp).unwrap_or(now),
+        })
+    }
+}

@@ -1,0 +1,298 @@
+//! The configuration file as written (serde), and its validation into [`super::Config`].
+
+use std::{collections::HashSet, net::SocketAddr, time::Duration};
+
+use serde::Deserialize;
+use url::Url;
+
+use super::{parse_duration, secret, AwsConfig, Config, ConfigError, OidcConfig, Profile};
+
+/// Request log format.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    #[serde(default = "default_listen")]
+    listen: String,
+    public_url: Option<String>,
+    database_url: Option<String>,
+    database_url_file: Option<String>,
+    #[serde(default)]
+    log_format: LogFormat,
+    #[serde(default)]
+    admin_groups: Vec<String>,
+    #[serde(default = "default_access_ttl")]
+    access_token_ttl: String,
+    #[serde(default = "default_refresh_ttl")]
+    refresh_token_ttl: String,
+    #[serde(default = "default_device_interval")]
+    device_poll_interval: String,
+    oidc: RawOidc,
+    aws: RawAws,
+    #[serde(default)]
+    profiles: Vec<RawProfile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOidc {
+    issuer: String,
+    client_id: String,
+    client_secret: Option<String>,
+    client_secret_file: Option<String>,
+    #[serde(default = "default_scopes")]
+    scopes: Vec<String>,
+    #[serde(default = "default_groups_claim")]
+    groups_claim: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAws {
+    region: String,
+    endpoint_url: Option<String>,
+    access_key_id: Option<String>,
+    secret_access_key: Option<String>,
+    secret_access_key_file: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProfile {
+    name: String,
+    role_arn: String,
+    region: Option<String>,
+    #[serde(default = "default_profile_duration")]
+    default_duration: String,
+    #[serde(default = "default_profile_max")]
+    max_duration: String,
+    #[serde(default)]
+    allow_groups: Vec<String>,
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+fn default_access_ttl() -> String {
+    "15m".into()
+}
+fn default_refresh_ttl() -> String {
+    "30d".into()
+}
+fn default_device_interval() -> String {
+    "5s".into()
+}
+fn default_scopes() -> Vec<String> {
+    ["openid", "email", "profile", "groups"]
+        .map(String::from)
+        .to_vec()
+}
+fn default_groups_claim() -> String {
+    "groups".into()
+}
+fn default_profile_duration() -> String {
+    "1h".into()
+}
+fn default_profile_max() -> String {
+    "1h".into()
+}
+
+/// STS limits for `DurationSeconds` on AssumeRole.
+const STS_MIN: Duration = Duration::from_secs(900);
+const STS_MAX: Duration = Duration::from_secs(12 * 3600);
+
+/// Collects problems instead of stopping at the first, so `check-config` reports them all.
+#[derive(Default)]
+struct Problems(Vec<String>);
+
+impl Problems {
+    fn take<T>(&mut self, result: Result<T, String>) -> Option<T> {
+        result.map_err(|p| self.0.push(p)).ok()
+    }
+    fn duration(&mut self, key: &str, text: &str) -> Option<Duration> {
+        self.take(parse_duration(text).map_err(|e| format!("{key}: {e}")))
+    }
+    fn url(&mut self, key: &str, text: &str) -> Option<Url> {
+        let parsed = Url::parse(text).map_err(|e| format!("{key}: `{text}` is not a URL ({e})"));
+        let url = self.take(parsed)?;
+        if !matches!(url.scheme(), "http" | "https") {
+            self.0.push(format!("{key}: must be an http or https URL"));
+        }
+        Some(url)
+    }
+}
+
+impl RawConfig {
+    pub(super) fn validate(self) -> Result<Config, ConfigError> {
+        let mut p = Problems::default();
+        let listen = p.take(self.listen.parse::<SocketAddr>().map_err(|e| {
+            format!(
+                "listen: `{}` is not an address such as 127.0.0.1:8080 ({e})",
+                self.listen
+            )
+        }));
+        let public_url = self
+            .public_url
+            .as_deref()
+            .and_then(|u| p.url("public_url", u));
+        let database_url = p.take(secret::resolve(
+            "database_url",
+            self.database_url,
+            self.database_url_file,
+            "VAULT_DATABASE_URL",
+        ));
+        let access_token_ttl = p.duration("access_token_ttl", &self.access_token_ttl);
+        let refresh_token_ttl = p.duration("refresh_token_ttl", &self.refresh_token_ttl);
+        let device_poll_interval = p.duration("device_poll_interval", &self.device_poll_interval);
+        let oidc = self.oidc.validate(&mut p);
+        let aws = self.aws.validate(&mut p);
+        let default_region = aws.as_ref().map(|a| a.region.clone()).unwrap_or_default();
+        let mut names = HashSet::new();
+        let profiles: Vec<Profile> = self
+            .profiles
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, raw)| {
+                let key = format!("profiles[{i}]");
+                if !names.insert(raw.name.clone()) {
+                    p.0.push(format!(
+                        "{key}.name: profile `{}` is defined twice",
+                        raw.name
+                    ));
+                }
+                raw.validate(&key, &default_region, &mut p)
+            })
+            .collect();
+        if !p.0.is_empty() {
+            return Err(ConfigError { problems: p.0 });
+        }
+        Ok(Config {
+            listen: listen.expect("checked"),
+            public_url,
+            database_url: database_url.expect("checked"),
+            log_format: self.log_format,
+            admin_groups: self.admin_groups,
+            access_token_ttl: access_token_ttl.expect("checked"),
+            refresh_token_ttl: refresh_token_ttl.expect("checked"),
+            device_poll_interval: device_poll_interval.expect("checked"),
+            oidc: oidc.expect("checked"),
+            aws: aws.expect("checked"),
+            profiles,
+        })
+    }
+}
+
+impl RawOidc {
+    fn validate(self, p: &mut Problems) -> Option<OidcConfig> {
+        let issuer = p.url("oidc.issuer", &self.issuer);
+        let secret = p.take(secret::resolve(
+            "oidc.client_secret",
+            self.client_secret,
+            self.client_secret_file,
+            "VAULT_OIDC_CLIENT_SECRET",
+        ));
+        if !self.scopes.iter().any(|s| s == "openid") {
+            p.0.push("oidc.scopes: must include \"openid\"".into());
+        }
+        if self.client_id.is_empty() {
+            p.0.push("oidc.client_id: must not be empty".into());
+        }
+        Some(OidcConfig {
+            issuer: issuer?,
+            client_id: self.client_id,
+            client_secret: secret?,
+            scopes: self.scopes,
+            groups_claim: self.groups_claim,
+        })
+    }
+}
+
+impl RawAws {
+    fn validate(self, p: &mut Problems) -> Option<AwsConfig> {
+        let endpoint_url = self
+            .endpoint_url
+            .as_deref()
+            .map(|u| p.url("aws.endpoint_url", u));
+        let static_credentials = match self.access_key_id {
+            None => None,
+            Some(id) => p
+                .take(secret::resolve(
+                    "aws.secret_access_key",
+                    self.secret_access_key,
+                    self.secret_access_key_file,
+                    "VAULT_AWS_SECRET_ACCESS_KEY",
+                ))
+                .map(|s| (id, s)),
+        };
+        if self.region.is_empty() {
+            p.0.push("aws.region: must not be empty".into());
+        }
+        Some(AwsConfig {
+            region: self.region,
+            endpoint_url: endpoint_url.flatten(),
+            static_credentials,
+        })
+    }
+}
+
+impl RawProfile {
+    fn validate(self, key: &str, default_region: &str, p: &mut Problems) -> Option<Profile> {
+        if !is_profile_name(&self.name) {
+            p.0.push(format!(
+                "{key}.name: `{}` must be 1-64 characters of letters, digits, `-`, `_` or `.`",
+                self.name
+            ));
+        }
+        if !is_role_arn(&self.role_arn) {
+            p.0.push(format!(
+                "{key}.role_arn: `{}` is not a role ARN (arn:aws:iam::<account>:role/<name>)",
+                self.role_arn
+            ));
+        }
+        let default = p.duration(&format!("{key}.default_duration"), &self.default_duration)?;
+        let max = p.duration(&format!("{key}.max_duration"), &self.max_duration)?;
+        if max > STS_MAX {
+            p.0.push(format!("{key}.max_duration: STS allows at most 12h"));
+        }
+        if default > max {
+            p.0.push(format!("{key}.default_duration: longer than max_duration"));
+        }
+        if default < STS_MIN {
+            p.0.push(format!("{key}.default_duration: STS requires at least 15m"));
+        }
+        Some(Profile {
+            name: self.name,
+            role_arn: self.role_arn,
+            region: self.region.unwrap_or_else(|| default_region.to_owned()),
+            default_duration: default,
+            max_duration: max,
+            allow_groups: self.allow_groups,
+        })
+    }
+}
+
+fn is_profile_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+fn is_role_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "iam"
+        && parts[4].len() == 12
+        && parts[4].chars().all(|c| c.is_ascii_digit())
+        && parts[5].starts_with("role/")
+        && parts[5].len() > 5
+}

@@ -1,0 +1,112 @@
+//! Device authorizations (RFC 8628): a headless CLI polls while the person approves elsewhere.
+
+use sqlx::PgExecutor;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeviceRow {
+    pub id: Uuid,
+    pub status: String,
+    pub session_id: Option<Uuid>,
+    pub interval_seconds: i32,
+    pub last_polled_at: Option<OffsetDateTime>,
+    pub expires_at: OffsetDateTime,
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn insert(
+    ex: impl PgExecutor<'_>,
+    device_code_hash: &str,
+    user_code_hash: &str,
+    interval_seconds: i32,
+    now: OffsetDateTime,
+    expires_at: OffsetDateTime,
+) -> Result<Uuid, sqlx::Error> {
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO device_authorizations
+            (id, device_code_hash, user_code_hash, status, interval_seconds, created_at, expires_at)
+         VALUES ($1, $2, $3, 'pending', $4, $5, $6)",
+    )
+    .bind(id)
+    .bind(device_code_hash)
+    .bind(user_code_hash)
+    .bind(interval_seconds)
+    .bind(now)
+    .bind(expires_at)
+    .execute(ex)
+    .await?;
+    Ok(id)
+}
+
+/// The pending, unexpired authorization a person typed the code of.
+#[tracing::instrument(skip_all)]
+pub async fn find_pending_by_user_code(
+    ex: impl PgExecutor<'_>,
+    user_code_hash: &str,
+    now: OffsetDateTime,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM device_authorizations
+         WHERE user_code_hash = $1 AND status = 'pending' AND expires_at > $2",
+    )
+    .bind(user_code_hash)
+    .bind(now)
+    .fetch_optional(ex)
+    .await
+}
+
+/// Records that the person logged in for this device; returns false if it is no longer pending.
+#[tracing::instrument(skip_all)]
+pub async fn approve(
+    ex: impl PgExecutor<'_>,
+    id: Uuid,
+    session_id: Uuid,
+    now: OffsetDateTime,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE device_authorizations SET status = 'approved', session_id = $2
+         WHERE id = $1 AND status = 'pending' AND expires_at > $3",
+    )
+    .bind(id)
+    .bind(session_id)
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Reads the authorization for a poll and stamps the poll time (for `slow_down`).
+#[tracing::instrument(skip_all)]
+pub async fn poll(
+    ex: impl PgExecutor<'_>,
+    device_code_hash: &str,
+    now: OffsetDateTime,
+) -> Result<Option<DeviceRow>, sqlx::Error> {
+    // The CTE returns the row as it was before this poll, so the previous poll time is visible.
+    sqlx::query_as(
+        "WITH before AS (SELECT * FROM device_authorizations WHERE device_code_hash = $1 FOR UPDATE)
+         UPDATE device_authorizations d SET last_polled_at = $2
+         FROM before WHERE d.id = before.id
+         RETURNING before.id, before.status, before.session_id, before.interval_seconds,
+                   before.last_polled_at, before.expires_at",
+    )
+    .bind(device_code_hash)
+    .bind(now)
+    .fetch_optional(ex)
+    .await
+}
+
+/// Consumes an approved authorization: the device gets its tokens exactly once.
+#[tracing::instrument(skip_all)]
+pub async fn consume(ex: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE device_authorizations SET status = 'consumed'
+         WHERE id = $1 AND status = 'approved' RETURNING session_id",
+    )
+    .bind(id)
+    .fetch_optional(ex)
+    .await
+    .map(Option::flatten)
+}

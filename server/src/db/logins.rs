@@ -1,0 +1,151 @@
+//! Logins in flight: the upstream round trip (pending logins) and the one-time codes handed to
+//! the CLI's loopback listener afterwards.
+
+use sqlx::PgExecutor;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// A login waiting for the IdP to send the browser back.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PendingLogin {
+    pub id: Uuid,
+    pub upstream_verifier: String,
+    pub upstream_nonce: String,
+    pub flow: String,
+    pub client_redirect_uri: Option<String>,
+    pub client_state: Option<String>,
+    pub code_challenge: Option<String>,
+    pub device_id: Option<Uuid>,
+}
+
+/// What to remember while the person is at the IdP.
+pub struct NewPendingLogin<'a> {
+    pub upstream_state_hash: &'a str,
+    pub upstream_verifier: &'a str,
+    pub upstream_nonce: &'a str,
+    pub flow: &'a str,
+    pub client_redirect_uri: Option<&'a str>,
+    pub client_state: Option<&'a str>,
+    pub code_challenge: Option<&'a str>,
+    pub device_id: Option<Uuid>,
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn insert_pending(
+    ex: impl PgExecutor<'_>,
+    p: &NewPendingLogin<'_>,
+    now: OffsetDateTime,
+    expires_at: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO pending_logins (id, upstream_state_hash, upstream_verifier, upstream_nonce, flow,
+            client_redirect_uri, client_state, code_challenge, device_id, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(Uuid::new_v4())
+    .bind(p.upstream_state_hash)
+    .bind(p.upstream_verifier)
+    .bind(p.upstream_nonce)
+    .bind(p.flow)
+    .bind(p.client_redirect_uri)
+    .bind(p.client_state)
+    .bind(p.code_challenge)
+    .bind(p.device_id)
+    .bind(now)
+    .bind(expires_at)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Removes and returns the pending login with this state, if it has not expired: one use only.
+#[tracing::instrument(skip_all)]
+pub async fn take_pending(
+    ex: impl PgExecutor<'_>,
+    upstream_state_hash: &str,
+    now: OffsetDateTime,
+) -> Result<Option<PendingLogin>, sqlx::Error> {
+    sqlx::query_as(
+        "DELETE FROM pending_logins WHERE upstream_state_hash = $1 AND expires_at > $2
+         RETURNING id, upstream_verifier, upstream_nonce, flow, client_redirect_uri, client_state,
+                   code_challenge, device_id",
+    )
+    .bind(upstream_state_hash)
+    .bind(now)
+    .fetch_optional(ex)
+    .await
+}
+
+/// A code the CLI may redeem once at the token endpoint.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RedeemedCode {
+    pub session_id: Uuid,
+    pub redirect_uri: String,
+    pub code_challenge: String,
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn insert_code(
+    ex: impl PgExecutor<'_>,
+    code_hash: &str,
+    session_id: Uuid,
+    redirect_uri: &str,
+    code_challenge: &str,
+    now: OffsetDateTime,
+    expires_at: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO authorization_codes (code_hash, session_id, redirect_uri, code_challenge, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(code_hash)
+    .bind(session_id)
+    .bind(redirect_uri)
+    .bind(code_challenge)
+    .bind(now)
+    .bind(expires_at)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// The outcome of presenting a code.
+pub enum CodeRedemption {
+    Fresh(RedeemedCode),
+    /// Presented before: per RFC 6749 §4.1.2 the login it produced is revoked.
+    Reused {
+        session_id: Uuid,
+    },
+    Unknown,
+}
+
+/// Marks the code used and returns what it grants; a second use reports `Reused`.
+#[tracing::instrument(skip_all)]
+pub async fn redeem_code(
+    ex: &mut sqlx::PgConnection,
+    code_hash: &str,
+    now: OffsetDateTime,
+) -> Result<CodeRedemption, sqlx::Error> {
+    let fresh: Option<RedeemedCode> = sqlx::query_as(
+        "UPDATE authorization_codes SET used_at = $2
+         WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2
+         RETURNING session_id, redirect_uri, code_challenge",
+    )
+    .bind(code_hash)
+    .bind(now)
+    .fetch_optional(&mut *ex)
+    .await?;
+    if let Some(code) = fresh {
+        return Ok(CodeRedemption::Fresh(code));
+    }
+    let used: Option<Uuid> = sqlx::query_scalar(
+        "SELECT session_id FROM authorization_codes WHERE code_hash = $1 AND used_at IS NOT NULL",
+    )
+    .bind(code_hash)
+    .fetch_optional(&mut *ex)
+    .await?;
+    Ok(match used {
+        Some(session_id) => CodeRedemption::Reused { session_id },
+        None => CodeRedemption::Unknown,
+    })
+}

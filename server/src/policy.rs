@@ -1,0 +1,95 @@
+//! Who may assume which profile for how long. Deny by default; every denial says why.
+
+use std::time::Duration;
+
+use crate::config::{Config, Profile};
+
+/// Shortest session STS will issue.
+const STS_MIN: Duration = Duration::from_secs(900);
+
+/// A decision to issue.
+#[derive(Debug, Clone)]
+pub struct Grant<'a> {
+    pub profile: &'a Profile,
+    pub duration: Duration,
+}
+
+/// A refusal: a machine code and a sentence the person can act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// Whether a principal in `groups` may assume `profile` for `requested` seconds.
+pub fn authorize<'a>(
+    config: &'a Config,
+    display: &str,
+    groups: &[String],
+    profile: &str,
+    requested: Option<u32>,
+) -> Result<Grant<'a>, Denial> {
+    let Some(p) = config.profile(profile) else {
+        return Err(Denial {
+            code: "unknown_profile",
+            message: format!("there is no profile named `{profile}`; `vault list` shows the profiles you may use"),
+        });
+    };
+    if !may_assume(p, groups) {
+        return Err(Denial {
+            code: "not_allowed",
+            message: format!(
+                "{display} may not assume `{}`: it is open to the groups [{}] and you are in [{}]",
+                p.name,
+                p.allow_groups.join(", "),
+                groups.join(", ")
+            ),
+        });
+    }
+    let duration = requested
+        .map(|s| Duration::from_secs(s.into()))
+        .unwrap_or(p.default_duration);
+    if duration > p.max_duration {
+        return Err(Denial {
+            code: "duration_too_long",
+            message: format!(
+                "{} is longer than the maximum for `{}`, which is {} ({} seconds)",
+                humantime::format_duration(duration),
+                p.name,
+                humantime::format_duration(p.max_duration),
+                p.max_duration.as_secs()
+            ),
+        });
+    }
+    if duration < STS_MIN {
+        return Err(Denial {
+            code: "duration_too_short",
+            message: format!(
+                "sessions last at least 15m (900 seconds); asked for {}s",
+                duration.as_secs()
+            ),
+        });
+    }
+    Ok(Grant {
+        profile: p,
+        duration,
+    })
+}
+
+/// Profiles this principal may assume, in configuration order.
+pub fn assumable<'a>(
+    config: &'a Config,
+    groups: &'a [String],
+) -> impl Iterator<Item = &'a Profile> {
+    config
+        .profiles
+        .iter()
+        .filter(move |p| may_assume(p, groups))
+}
+
+fn may_assume(profile: &Profile, groups: &[String]) -> bool {
+    profile.allow_groups.iter().any(|g| groups.contains(g))
+}
+
+#[cfg(test)]
+mod tests;

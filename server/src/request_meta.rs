@@ -1,0 +1,71 @@
+//! Where a request came from: request id, client address and user agent, for logs and audit.
+
+use std::{convert::Infallible, net::SocketAddr};
+
+use axum::{
+    extract::{ConnectInfo, FromRequestParts, Request},
+    http::{header, request::Parts, HeaderValue},
+    middleware::Next,
+    response::Response,
+};
+use uuid::Uuid;
+
+/// The id of one request, set by [`assign_request_id`] and echoed in `x-request-id`.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Facts about the request that go into audit events.
+#[derive(Debug, Clone)]
+pub struct RequestMeta {
+    pub request_id: String,
+    pub client_addr: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl RequestMeta {
+    /// For events the server raises itself.
+    pub fn internal() -> Self {
+        RequestMeta {
+            request_id: Uuid::new_v4().to_string(),
+            client_addr: None,
+            user_agent: None,
+        }
+    }
+}
+
+/// Middleware: gives every request a fresh id (client-supplied ids are not trusted for audit).
+pub async fn assign_request_id(mut request: Request, next: Next) -> Response {
+    let id = Uuid::new_v4().to_string();
+    request.extensions_mut().insert(RequestId(id.clone()));
+    let mut response = next.run(request).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let request_id = parts
+            .extensions
+            .get::<RequestId>()
+            .map(|r| r.0.clone())
+            .unwrap_or_else(|| Uuid::new_v4().to_string());
+        let client_addr = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string());
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(256).collect());
+        Ok(RequestMeta {
+            request_id,
+            client_addr,
+            user_agent,
+        })
+    }
+}

@@ -1,0 +1,31 @@
+//! `POST /v1/credentials` and its mairu-compatible alias `POST /assume-role`.
+
+use axum::{extract::State, Json};
+use vault_api::{AssumeRoleRequest, Credentials, CredentialsRequest};
+
+use crate::{
+    auth::Caller, error::ApiError, issuance, request_meta::RequestMeta, routes::AppJson,
+    state::AppState,
+};
+
+pub async fn issue(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    caller: Caller,
+    AppJson(body): AppJson<CredentialsRequest>,
+) -> Result<Json<Credentials>, ApiError> {
+    issuance::issue(&state, &caller, &meta, &body.profile, body.duration_seconds)
+        .await
+        .map(Json)
+}
+
+pub async fn assume_role(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    caller: Caller,
+    AppJson(body): AppJson<AssumeRoleRequest>,
+) -> Result<Json<Credentials>, ApiError> {
+    issuance::issue(&state, &caller, &meta, &body.role, body.duration_seconds)
+        .await
+        .map(Json)
+}

@@ -1,0 +1,70 @@
+//! The one route table, and the JSON extractor whose rejections use the API's error format.
+
+mod authorize;
+mod callback;
+mod credentials;
+mod device;
+mod health;
+mod pages;
+mod profiles;
+mod revoke;
+mod token;
+mod well_known;
+
+use axum::{
+    extract::{DefaultBodyLimit, FromRequest},
+    http::Request,
+    middleware,
+    routing::{get, post},
+    Router,
+};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+
+use crate::{error::ApiError, request_meta, state::AppState};
+
+/// A JSON body; malformed input becomes a 400 with the API's JSON error.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct AppJson<T>(pub T);
+
+/// Every route the server answers.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/.well-known/oauth-authorization-server", get(well_known::metadata))
+        .route("/.well-known/jwks.json", get(well_known::jwks))
+        .route("/oauth/authorize", get(authorize::authorize))
+        .route("/oauth/callback", get(callback::callback))
+        .route("/oauth/token", post(token::token))
+        .route("/oauth/device", post(device::authorize_device))
+        .route("/oauth/revoke", post(revoke::revoke))
+        .route("/device", get(device::page_get).post(device::page_post))
+        .route("/v1/whoami", get(profiles::whoami))
+        .route("/v1/profiles", get(profiles::list))
+        .route("/v1/credentials", post(credentials::issue))
+        .route("/assume-role", post(credentials::assume_role))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(
+            // Only the path is logged: query strings carry codes and states.
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let id = req
+                    .extensions()
+                    .get::<request_meta::RequestId>()
+                    .map(|r| r.0.as_str())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            })
+            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .layer(middleware::from_fn(request_meta::assign_request_id))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound {
+        code: "not_found",
+        message: "no such endpoint".into(),
+    }
+}

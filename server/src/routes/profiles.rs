@@ -1,0 +1,44 @@
+//! `GET /v1/profiles` and `GET /v1/whoami`.
+
+use axum::{extract::State, Json};
+use time::format_description::well_known::Rfc3339;
+use vault_api::{ProfileInfo, ProfileList, WhoAmI};
+
+use crate::{auth::Caller, error::ApiError, policy, state::AppState};
+
+/// The profiles the caller may assume.
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Json<ProfileList> {
+    let profiles = policy::assumable(&state.config, &caller.groups)
+        .map(|p| ProfileInfo {
+            name: p.name.clone(),
+            role_arn: p.role_arn.clone(),
+            region: p.region.clone(),
+            default_duration_seconds: p.default_duration.as_secs() as u32,
+            max_duration_seconds: p.max_duration.as_secs() as u32,
+        })
+        .collect();
+    Json(ProfileList { profiles })
+}
+
+/// Who the token stands for.
+pub async fn whoami(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<WhoAmI>, ApiError> {
+    let is_admin = caller
+        .groups
+        .iter()
+        .any(|g| state.config.admin_groups.contains(g));
+    Ok(Json(WhoAmI {
+        principal_id: caller.principal_id.to_string(),
+        kind: caller.kind,
+        display: caller.display,
+        groups: caller.groups,
+        is_admin,
+        session_id: caller.session_id.to_string(),
+        token_expires_at: caller
+            .token_expires_at
+            .format(&Rfc3339)
+            .map_err(anyhow::Error::from)?,
+    }))
+}

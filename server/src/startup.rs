@@ -1,0 +1,109 @@
+//! Building the application around a bound listener, and running it until shutdown.
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use url::Url;
+
+use crate::{
+    audit::AuditEvent,
+    auth::signing::TokenService,
+    clock,
+    config::Config,
+    db,
+    oidc::Upstream,
+    routes,
+    state::{AppState, Inner},
+    sts::{AwsSts, RoleIssuer},
+};
+
+/// A server ready to serve on its listener.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects to Postgres, applies migrations and prepares keys, STS and the IdP client.
+    pub async fn build(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
+        let sts = Arc::new(AwsSts::new(&config.aws).await);
+        Self::build_with_sts(config, listener, sts).await
+    }
+
+    /// As [`Application::build`] with another STS implementation (unit tests of one module).
+    pub async fn build_with_sts(
+        config: Config,
+        listener: TcpListener,
+        sts: Arc<dyn RoleIssuer>,
+    ) -> anyhow::Result<Self> {
+        let addr = listener.local_addr().context("listener has no address")?;
+        let public_url = match &config.public_url {
+            Some(url) => url.clone(),
+            None => Url::parse(&format!("http://{addr}")).context("bound address is not a URL")?,
+        };
+        let pool = db::connect(&config.database_url).await?;
+        let now = clock::now();
+        let issuer = public_url.as_str().trim_end_matches('/').to_owned();
+        let tokens = TokenService::start(pool.clone(), issuer, config.access_token_ttl, now)
+            .await
+            .context("cannot publish the token signing key")?;
+        let callback = public_url.join("/oauth/callback").context("public_url")?;
+        let upstream = Upstream::new(config.oidc.clone(), callback);
+        let state = AppState::new(Inner {
+            config,
+            public_url,
+            db: pool,
+            tokens,
+            upstream,
+            sts,
+        });
+        db::audit::insert(&state.db, &AuditEvent::system("server_start", now))
+            .await
+            .context("cannot write the audit trail")?;
+        Ok(Application { listener, state })
+    }
+
+    /// The address the server is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound listener")
+    }
+
+    /// The URL clients use (public_url, else `http://<bound address>`), without a trailing slash.
+    pub fn url(&self) -> String {
+        self.state.url("")
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests and records the stop.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let state = self.state.clone();
+        let maintenance = tokio::spawn(maintain(state.clone()));
+        tracing::info!("listening on {}", self.url());
+        let app = routes::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        maintenance.abort();
+        if let Err(e) =
+            db::audit::insert(&state.db, &AuditEvent::system("server_stop", clock::now())).await
+        {
+            tracing::warn!(error = %e, "could not record server_stop");
+        }
+        state.db.close().await;
+        served.context("server error")
+    }
+}
+
+/// Periodic upkeep: a fresh signing key each day.
+async fn maintain(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        if let Err(e) = state.tokens.rotate_if_due(clock::now()).await {
+            tracing::warn!(error = %e, "signing key rotation failed; will retry");
+        }
+    }
+}

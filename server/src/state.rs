@@ -1,0 +1,40 @@
+//! Shared application state handed to every handler.
+
+use std::{ops::Deref, sync::Arc};
+
+use sqlx::PgPool;
+use url::Url;
+
+use crate::{auth::signing::TokenService, config::Config, oidc::Upstream, sts::RoleIssuer};
+
+/// Cheap to clone: one `Arc` around everything a handler needs.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub config: Config,
+    /// Where clients and the IdP reach this server (no trailing slash).
+    pub public_url: Url,
+    pub db: PgPool,
+    pub tokens: TokenService,
+    pub upstream: Upstream,
+    pub sts: Arc<dyn RoleIssuer>,
+}
+
+impl AppState {
+    pub fn new(inner: Inner) -> Self {
+        AppState(Arc::new(inner))
+    }
+
+    /// `public_url` joined with an absolute path such as `/oauth/token`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.public_url.as_str().trim_end_matches('/'))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

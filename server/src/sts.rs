@@ -1,0 +1,170 @@
+//! Calling `sts:AssumeRole` with the person's identity stamped on the session.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_sts::{config::Region, types::Tag};
+use secrecy::ExposeSecret;
+use time::OffsetDateTime;
+
+use crate::config::AwsConfig;
+
+/// One AssumeRole call as the broker makes it.
+#[derive(Debug, Clone)]
+pub struct AssumeRequest {
+    pub role_arn: String,
+    pub session_name: String,
+    pub source_identity: String,
+    pub duration: Duration,
+    pub tags: Vec<(String, String)>,
+}
+
+/// Temporary credentials from STS.
+#[derive(Clone)]
+pub struct IssuedSession {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: String,
+    pub expiration: OffsetDateTime,
+}
+
+/// STS refused or could not be reached.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StsError(pub String);
+
+/// The AWS side of issuance, behind a trait so unit tests can swap it.
+#[async_trait]
+pub trait RoleIssuer: Send + Sync {
+    async fn assume_role(&self, request: AssumeRequest) -> Result<IssuedSession, StsError>;
+}
+
+/// The real STS client.
+pub struct AwsSts {
+    client: aws_sdk_sts::Client,
+}
+
+impl AwsSts {
+    pub async fn new(config: &AwsConfig) -> Self {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(Region::new(config.region.clone()));
+        if let Some(endpoint) = &config.endpoint_url {
+            loader = loader.endpoint_url(endpoint.as_str().trim_end_matches('/'));
+        }
+        if let Some((id, secret)) = &config.static_credentials {
+            loader = loader.credentials_provider(aws_sdk_sts::config::Credentials::new(
+                id,
+                secret.expose_secret(),
+                None,
+                None,
+                "vault-server-config",
+            ));
+        }
+        AwsSts {
+            client: aws_sdk_sts::Client::new(&loader.load().await),
+        }
+    }
+}
+
+#[async_trait]
+impl RoleIssuer for AwsSts {
+    async fn assume_role(&self, r: AssumeRequest) -> Result<IssuedSession, StsError> {
+        let tags = r
+            .tags
+            .iter()
+            .map(|(k, v)| {
+                Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .build()
+                    .expect("key and value are set")
+            })
+            .collect();
+        let out = self
+            .client
+            .assume_role()
+            .role_arn(&r.role_arn)
+            .role_session_name(&r.session_name)
+            .source_identity(&r.source_identity)
+            .duration_seconds(r.duration.as_secs() as i32)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| StsError(aws_error_text(&e)))?;
+        let c = out
+            .credentials
+            .ok_or_else(|| StsError("STS returned no credentials".into()))?;
+        let expiration = OffsetDateTime::from_unix_timestamp(c.expiration.secs())
+            .map_err(|_| StsError("STS returned an impossible expiration".into()))?;
+        Ok(IssuedSession {
+            access_key_id: c.access_key_id,
+            secret_access_key: c.secret_access_key,
+            session_token: c.session_token,
+            expiration,
+        })
+    }
+}
+
+fn aws_error_text<E: std::error::Error + aws_sdk_sts::error::ProvideErrorMetadata>(
+    e: &aws_sdk_sts::error::SdkError<E>,
+) -> String {
+    match e.as_service_error() {
+        Some(service) => format!(
+            "{}: {}",
+            service.code().unwrap_or("error"),
+            service.message().unwrap_or("no message")
+        ),
+        None => format!("cannot reach STS: {}", e),
+    }
+}
+
+/// A `RoleSessionName`/`SourceIdentity` for a principal: characters outside `[\w+=,.@-]` become
+/// `-`, at most 64 characters, at least 2, never starting with `aws:`.
+pub fn session_name(display: &str) -> String {
+    let mut name: String = display
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(64)
+        .collect();
+    if name.len() < 2 {
+        name = format!("{name}--").chars().take(2).collect();
+    }
+    if name.to_ascii_lowercase().starts_with("aws") {
+        name = format!("u-{name}").chars().take(64).collect();
+    }
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::session_name;
+
+    #[test]
+    fn an_email_is_a_valid_session_name_as_is() {
+        assert_eq!(session_name("alice@example.com"), "alice@example.com");
+    }
+
+    #[test]
+    fn characters_sts_refuses_are_replaced() {
+        assert_eq!(session_name("repo:acme/app ref"), "repo-acme-app-ref");
+        assert_eq!(session_name("zoë"), "zo-");
+    }
+
+    #[test]
+    fn names_are_clamped_to_between_2_and_64_characters() {
+        assert_eq!(session_name(&"a".repeat(100)).len(), 64);
+        assert_eq!(session_name("x"), "x-");
+        assert_eq!(session_name(""), "--");
+    }
+
+    #[test]
+    fn names_never_start_with_the_reserved_aws_prefix() {
+        assert!(session_name("aws:admin").starts_with("u-"));
+    }
+}
