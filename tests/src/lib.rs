@@ -1,1 +1,35 @@
+//! End-to-end harness for team-vault: an in-process server per test with its own Postgres
+//! database, the real `vault` binary in an isolated home, the dev IdP driven by `autologin.js`,
+//! moto for AWS and the real AWS CLI reading the credentials.
 
+pub mod app;
+pub mod audit;
+pub mod aws;
+pub mod cli;
+pub mod config;
+pub mod database;
+pub mod env;
+pub mod jwt;
+pub mod login;
+pub mod logs;
+pub mod oauth;
+pub mod poll;
+pub mod process;
+
+pub use app::{TestApp, TestAppBuilder};
+pub use cli::Cli;
+pub use config::ProfileSpec;
+pub use oauth::{OAuthClient, Tokens};
+pub use process::Output;
+
+impl TestApp {
+    /// A fresh developer machine pointed at this server.
+    pub fn cli(&self) -> Cli {
+        Cli::new(&self.url)
+    }
+
+    /// An OAuth client for this server.
+    pub fn oauth(&self) -> OAuthClient {
+        OAuthClient::new(&self.url)
+    }
+}

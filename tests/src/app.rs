@@ -1,0 +1,250 @@
+//! `TestApp`: one in-process vault-server with a database of its own, as zero2prod's `spawn_app`.
+
+use crate::config::{self, ProfileSpec, ServerSettings};
+use crate::database::TestDatabase;
+use crate::env::TestEnv;
+use anyhow::{Context, Result};
+use sqlx::PgPool;
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A running server for one test. Dropping it stops the server and drops its database.
+pub struct TestApp {
+    /// Base URL, e.g. `http://127.0.0.1:40123`.
+    pub url: String,
+    /// Pool to this test's database, for assertions.
+    pub db: PgPool,
+    /// The test's database (name, URL, unreachable/restore).
+    pub database: TestDatabase,
+    /// Random 12-digit AWS account id of this test's role ARNs.
+    pub account_id: String,
+    pub profiles: Vec<ProfileSpec>,
+    /// The TOML the server was built from.
+    pub config_toml: String,
+    /// HTTP client that never follows redirects.
+    pub http: reqwest::Client,
+    pub env: &'static TestEnv,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+    owns_database: bool,
+}
+
+/// Custom profiles or settings before spawning.
+pub struct TestAppBuilder {
+    profiles: Vec<ProfileSpec>,
+    access_token_ttl: String,
+    refresh_token_ttl: String,
+    extra_top_level: String,
+    public_url_from_port: bool,
+    shared_database: Option<TestDatabase>,
+}
+
+impl Default for TestAppBuilder {
+    fn default() -> Self {
+        TestAppBuilder {
+            profiles: config::default_profiles(),
+            access_token_ttl: "15m".into(),
+            refresh_token_ttl: "30d".into(),
+            extra_top_level: String::new(),
+            public_url_from_port: false,
+            shared_database: None,
+        }
+    }
+}
+
+/// A reqwest client that keeps redirects for the test to inspect.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("reqwest client")
+}
+
+impl TestAppBuilder {
+    pub fn profiles(mut self, profiles: Vec<ProfileSpec>) -> Self {
+        self.profiles = profiles;
+        self
+    }
+    pub fn access_token_ttl(mut self, ttl: &str) -> Self {
+        self.access_token_ttl = ttl.into();
+        self
+    }
+    pub fn refresh_token_ttl(mut self, ttl: &str) -> Self {
+        self.refresh_token_ttl = ttl.into();
+        self
+    }
+    /// Extra top-level TOML lines.
+    pub fn extra_toml(mut self, toml: &str) -> Self {
+        self.extra_top_level.push_str(toml);
+        self.extra_top_level.push('\n');
+        self
+    }
+    /// Sets `public_url` explicitly to `http://127.0.0.1:<bound port>`.
+    pub fn explicit_public_url(mut self) -> Self {
+        self.public_url_from_port = true;
+        self
+    }
+
+    /// Runs on another test app's database (a second replica); that app keeps ownership.
+    pub fn sharing_database_of(mut self, other: &TestApp) -> Self {
+        self.shared_database = Some(other.database.clone());
+        self
+    }
+
+    /// Creates the database, writes the TOML, binds 127.0.0.1:0 and runs the server in-process.
+    pub async fn spawn(self) -> TestApp {
+        self.try_spawn().await.expect("spawning the test server")
+    }
+
+    async fn try_spawn(self) -> Result<TestApp> {
+        let env = TestEnv::get();
+        crate::logs::init();
+        let owns_database = self.shared_database.is_none();
+        let database = match self.shared_database {
+            Some(db) => db,
+            None => TestDatabase::create(&env.database_url).await?,
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let port = listener.local_addr()?.port();
+        let account_id = config::random_account_id();
+        let settings = ServerSettings {
+            database_url: database.url.clone(),
+            public_url: self
+                .public_url_from_port
+                .then(|| format!("http://127.0.0.1:{port}")),
+            idp_issuer: env.idp_issuer.clone(),
+            moto_url: env.moto_url.clone(),
+            account_id: account_id.clone(),
+            access_token_ttl: self.access_token_ttl,
+            refresh_token_ttl: self.refresh_token_ttl,
+            profiles: self.profiles.clone(),
+            extra_top_level: self.extra_top_level,
+        };
+        let config_toml = settings.to_toml();
+        let config = vault_server::config::Config::from_toml(&config_toml)
+            .map_err(|e| anyhow::anyhow!("{e:#}"))
+            .with_context(|| format!("the server refused the test config:\n{config_toml}"))?;
+        let app = vault_server::startup::Application::build(config, listener)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:#}"))
+            .context("Application::build")?;
+        let url = app.url().to_string();
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            if let Err(e) = app
+                .run_until(async move {
+                    rx.await.ok();
+                })
+                .await
+            {
+                eprintln!("test server ended with an error: {e:#}");
+            }
+        });
+        let db = database.pool().await?;
+        Ok(TestApp {
+            url,
+            db,
+            database,
+            account_id,
+            profiles: self.profiles,
+            config_toml,
+            http: http_client(),
+            env,
+            shutdown: Some(tx),
+            server: Some(server),
+            owns_database,
+        })
+    }
+}
+
+impl TestApp {
+    /// A server with the default profiles.
+    pub async fn spawn() -> TestApp {
+        TestAppBuilder::default().spawn().await
+    }
+
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder::default()
+    }
+
+    /// `role_arn` of a configured profile.
+    pub fn role_arn(&self, profile: &str) -> String {
+        self.profiles
+            .iter()
+            .find(|p| p.name == profile)
+            .unwrap_or_else(|| panic!("no profile {profile} in this test's config"))
+            .role_arn(&self.account_id)
+    }
+
+    /// Role name (last ARN segment) of a configured profile.
+    pub fn role_name(&self, profile: &str) -> String {
+        let arn = self.role_arn(profile);
+        arn.rsplit('/').next().unwrap_or_default().to_owned()
+    }
+
+    /// Stops the server gracefully and waits (bounded) until it has let go of its port.
+    pub async fn stop_server(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            tokio::time::timeout(Duration::from_secs(15), server)
+                .await
+                .expect("the server did not shut down within 15 s")
+                .expect("server task panicked");
+        }
+    }
+
+    /// Makes this test's database refuse connections (and ends the open ones).
+    pub async fn make_database_unreachable(&self) {
+        self.database
+            .make_unreachable()
+            .await
+            .expect("making the test database unreachable");
+    }
+
+    /// Lets the database accept connections again.
+    pub async fn restore_database(&self) {
+        self.database
+            .restore()
+            .await
+            .expect("restoring the test database");
+    }
+
+    /// `{url}{path}`.
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{}", self.url, path)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+        if !self.owns_database {
+            return;
+        }
+        if std::env::var_os("VAULT_TEST_KEEP_DB").is_some() {
+            eprintln!("keeping database {}", self.database.name);
+            return;
+        }
+        // Drop cannot await, and the test's runtime may be single-threaded: use a thread of its own.
+        let database = self.database.clone();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            if let Err(e) = rt.block_on(database.drop_database()) {
+                eprintln!("could not drop {}: {e:#}", database.name);
+            }
+        })
+        .join();
+    }
+}

@@ -1,0 +1,61 @@
+//! Captures the in-process server's log output (all tests share one process and one subscriber),
+//! so tests can assert that no secret is ever logged.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        if std::env::var_os("VAULT_TEST_SHOW_LOGS").is_some() {
+            std::io::stderr().write_all(buf)?;
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Buffer {
+    type Writer = Buffer;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+static CAPTURE: OnceLock<Option<Buffer>> = OnceLock::new();
+
+/// Installs the capturing subscriber once (verbose for the server: `vault_server=trace`).
+/// Returns false when another global subscriber was installed first.
+pub fn init() -> bool {
+    CAPTURE
+        .get_or_init(|| {
+            let buffer = Buffer::default();
+            let filter = EnvFilter::new("info,vault_server=trace,vault_api=trace,tower_http=debug");
+            let subscriber = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_ansi(false)
+                .with_writer(buffer.clone())
+                .finish();
+            tracing::subscriber::set_global_default(subscriber)
+                .ok()
+                .map(|()| buffer)
+        })
+        .is_some()
+}
+
+/// Everything logged so far by any test's server; `None` when capture could not be installed.
+pub fn captured() -> Option<String> {
+    let buffer = CAPTURE.get()?.as_ref()?;
+    let bytes = buffer.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}

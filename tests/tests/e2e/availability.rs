@@ -1,0 +1,95 @@
+//! Fail closed: no audit, no credentials.
+
+use std::time::Duration;
+use vault_api::ErrorBody;
+use vault_e2e::{poll, TestApp};
+
+async fn assert_503_without_credentials(resp: reqwest::Response, what: &str) {
+    let status = resp.status();
+    let body = resp.text().await.unwrap_or_default();
+    assert_eq!(status, 503, "{what}: {body}");
+    assert!(
+        !body.contains("AccessKeyId"),
+        "{what}: credentials left the server: {body}"
+    );
+    assert!(
+        !body.contains("ASIA"),
+        "{what}: a session key left the server: {body}"
+    );
+    serde_json::from_str::<ErrorBody>(&body)
+        .unwrap_or_else(|e| panic!("{what}: the 503 body is not an ErrorBody ({e}): {body}"));
+}
+
+#[tokio::test]
+async fn credential_requests_get_503_and_no_credentials_while_the_database_is_unreachable() {
+    let app = TestApp::spawn().await;
+    let oauth = app.oauth();
+    let token = oauth.login("alice").await.access_token;
+    oauth.credentials(&token, "dev").await;
+
+    app.make_database_unreachable().await;
+    let resp = oauth
+        .post_json(
+            &token,
+            "/v1/credentials",
+            &serde_json::json!({"profile": "dev"}),
+        )
+        .await;
+    assert_503_without_credentials(resp, "POST /v1/credentials").await;
+    let resp = oauth
+        .post_json(&token, "/assume-role", &serde_json::json!({"Role": "dev"}))
+        .await;
+    assert_503_without_credentials(resp, "POST /assume-role").await;
+    let ready = app.http.get(app.endpoint("/readyz")).send().await.unwrap();
+    assert_eq!(
+        ready.status(),
+        503,
+        "/readyz claims ready without its database"
+    );
+
+    app.restore_database().await;
+    poll::until(
+        "credentials after the database came back",
+        Duration::from_secs(30),
+        || async {
+            let resp = oauth
+                .post_json(
+                    &token,
+                    "/v1/credentials",
+                    &serde_json::json!({"profile": "dev"}),
+                )
+                .await;
+            (resp.status() == 200).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(app.audit_rows_for("credentials_issue").await.len(), 2);
+}
+
+#[tokio::test]
+async fn credentials_are_withheld_when_the_audit_write_fails() {
+    let app = TestApp::spawn().await;
+    let oauth = app.oauth();
+    let token = oauth.login("alice").await.access_token;
+    // A real Postgres refusal of exactly the audit insert that must precede any credential.
+    sqlx::raw_sql(
+        r#"CREATE FUNCTION e2e_refuse_issue() RETURNS trigger LANGUAGE plpgsql AS $$
+           BEGIN RAISE EXCEPTION 'e2e: audit storage refuses this write'; END $$;
+           CREATE TRIGGER e2e_refuse_issue BEFORE INSERT ON audit_events FOR EACH ROW
+           WHEN (NEW.action = 'credentials_issue') EXECUTE FUNCTION e2e_refuse_issue();"#,
+    )
+    .execute(&app.db)
+    .await
+    .expect("installing the refusing trigger");
+
+    let resp = oauth
+        .post_json(
+            &token,
+            "/v1/credentials",
+            &serde_json::json!({"profile": "dev"}),
+        )
+        .await;
+
+    assert_503_without_credentials(resp, "POST /v1/credentials with a failing audit write").await;
+    assert!(app.audit_rows_for("credentials_issue").await.is_empty());
+}
