@@ -17,7 +17,7 @@
 
 import http from 'node:http';
 import crypto from 'node:crypto';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 
 const USAGE = 'usage: server.js [--port N] [--client-id ID] [--client-secret SECRET] [--ttl-<name> SECONDS ...] [--bind ADDRESS]';
 
@@ -71,6 +71,12 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`--port: not a port number: ${args.port}\n${USAGE}`);
   process.exit(2);
 }
+
+// A fresh signing key per run: tests never need a stable one, and this avoids oidc-provider's
+// built-in development key (and its warning). RS256, the algorithm relying parties accept by
+// default. Generated in the background while the module loads and the port is bound.
+const signingKey = promisify(crypto.generateKeyPair)('rsa', { modulusLength: 2048 })
+  .then(({ privateKey }) => ({ ...privateKey.export({ format: 'jwk' }), kid: crypto.randomUUID(), use: 'sig', alg: 'RS256' }));
 
 // oidc-provider prints notices with console.info (stdout): keep stdout for the ISSUER line. Its
 // warnings about what a development setup does on purpose (in-memory storage, the built-in login
@@ -130,13 +136,6 @@ function loopbackCallback(uri) {
   return Boolean(m) && Number(m[1]) > 0 && Number(m[1]) <= 65535;
 }
 
-// A fresh signing key per run: tests never need a stable one, and this avoids oidc-provider's
-// built-in development key (and its warning).
-function signingKey() {
-  const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return { ...privateKey.export({ format: 'jwk' }), kid: crypto.randomUUID(), use: 'sig', alg: 'RS256' };
-}
-
 // Bind first: the issuer must carry the real port (port 0 = any free port), and the provider is
 // created only once it is known. Requests arriving before then get a 503.
 let callback = (_req, res) => {
@@ -194,7 +193,7 @@ const provider = new Provider(issuer, {
     return grant;
   },
   cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
-  jwks: { keys: [signingKey()] },
+  jwks: { keys: [await signingKey] },
   ttl: { ...TTL_DEFAULTS, ...ttl },
   // The built-in development login form (any password) is what tests and autologin.js fill in.
   features: { devInteractions: { enabled: true } },
