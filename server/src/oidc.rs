@@ -86,7 +86,9 @@ impl Upstream {
                 return Ok(m.clone());
             }
         }
-        let issuer = IssuerUrl::from_url(self.config.issuer.clone());
+        // `Url` always ends a bare origin with `/`; issuers are compared as exact strings.
+        let issuer = IssuerUrl::new(self.config.issuer.as_str().trim_end_matches('/').to_owned())
+            .map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
         let fresh = CoreProviderMetadata::discover_async(issuer, &self.http)
             .await
             .map_err(|e| UpstreamError::Unreachable(error_chain(&e)))?;
