@@ -1,1 +1,5 @@
-fn main() {}
+//! The `vault` binary: everything lives in the `vault_client` library.
+
+fn main() -> std::process::ExitCode {
+    vault_client::main()
+}

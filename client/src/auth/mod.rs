@@ -1,0 +1,204 @@
+//! Where bearer tokens come from. Today: the stored login, refreshed when about to expire or
+//! refused. (CI jobs will add a second source here: exchanging the job's OIDC token.)
+
+pub mod browser;
+pub mod device;
+mod loopback;
+pub mod pkce;
+mod tokens;
+
+use std::fs::{File, OpenOptions};
+use std::future::Future;
+use std::path::Path;
+
+use anyhow::Context;
+use url::Url;
+use vault_api::{AuthorizationServerMetadata, TokenResponse, CLI_CLIENT_ID};
+
+pub use tokens::{Tokens, TOKENS_KEY};
+
+use crate::config::ServerUrl;
+use crate::error::UserError;
+use crate::http::{ApiError, Http};
+use crate::store::{self, Store};
+
+/// The error for a server we hold no login for.
+pub fn not_logged_in(server: &ServerUrl) -> anyhow::Error {
+    UserError::new(format!("not logged in to {server}; run `vault login`"))
+        .hint("on a machine without a browser, run `vault login --device`")
+        .into()
+}
+
+/// Fetches the server's OAuth metadata and checks it names the server we asked (RFC 8414 §3.3).
+pub async fn discover(http: &Http) -> anyhow::Result<AuthorizationServerMetadata> {
+    let meta: AuthorizationServerMetadata = http
+        .get(".well-known/oauth-authorization-server", None)
+        .await
+        .context("reading the server's OAuth metadata")?;
+    let issuer = meta.issuer.trim_end_matches('/');
+    if issuer != http.server().as_str() {
+        return Err(UserError::new(format!(
+            "the server at {} says its address is {issuer}",
+            http.server()
+        ))
+        .hint(format!(
+            "use the server's public URL: export VAULT_SERVER_URL={issuer}"
+        ))
+        .into());
+    }
+    Ok(meta)
+}
+
+/// An absolute endpoint URL from the metadata.
+pub fn endpoint(url: &str) -> anyhow::Result<Url> {
+    Url::parse(url).with_context(|| format!("the server advertised an invalid endpoint `{url}`"))
+}
+
+/// Stores a new login, first dropping sessions cached under the previous one.
+pub async fn save_login(store: &Store, tokens: Tokens) -> anyhow::Result<()> {
+    store
+        .blocking(move |s| {
+            crate::session::forget_all(s)?;
+            s.put_json(TOKENS_KEY, &tokens)
+        })
+        .await
+        .context("saving the login")
+}
+
+/// Removes the login and every cached session.
+pub async fn forget_login(store: &Store) -> anyhow::Result<()> {
+    store
+        .blocking(|s| {
+            crate::session::forget_all(s)?;
+            s.delete(TOKENS_KEY)
+        })
+        .await
+        .context("removing the local login")
+}
+
+/// Revokes a login on the server (RFC 7009); a login without a refresh token has nothing to revoke.
+pub async fn revoke(http: &Http, tokens: &Tokens) -> anyhow::Result<()> {
+    let Some(refresh) = &tokens.refresh_token else {
+        return Ok(());
+    };
+    let form = [
+        ("token", refresh.as_str()),
+        ("token_type_hint", "refresh_token"),
+        ("client_id", CLI_CLIENT_ID),
+    ];
+    let url = endpoint(&tokens.revocation_endpoint)?;
+    Ok(http.post_form_empty(&url, &form).await?)
+}
+
+/// The stored login, if any.
+pub async fn load(store: &Store) -> anyhow::Result<Option<Tokens>> {
+    store.blocking(|s| s.get_json::<Tokens>(TOKENS_KEY)).await
+}
+
+/// Hands out bearer tokens for one server.
+pub struct Authenticator<'a> {
+    http: &'a Http,
+    store: &'a Store,
+}
+
+impl<'a> Authenticator<'a> {
+    pub fn new(http: &'a Http, store: &'a Store) -> Self {
+        Self { http, store }
+    }
+
+    /// A usable access token, refreshed first when it expires within a minute.
+    pub async fn bearer(&self) -> anyhow::Result<String> {
+        let tokens = load(self.store)
+            .await?
+            .ok_or_else(|| not_logged_in(self.http.server()))?;
+        if tokens.access_is_fresh(crate::clock::now()) {
+            return Ok(tokens.access_token);
+        }
+        self.refresh(&tokens.access_token).await
+    }
+
+    /// Runs `call` with a bearer token; on a 401 refreshes once and tries again.
+    pub async fn call<T, F, Fut>(&self, call: F) -> anyhow::Result<T>
+    where
+        F: Fn(String) -> Fut,
+        Fut: Future<Output = Result<T, ApiError>>,
+    {
+        let token = self.bearer().await?;
+        match call(token.clone()).await {
+            Err(ApiError::Unauthorized { .. }) => {}
+            other => return Ok(other?),
+        }
+        let token = self.refresh(&token).await?;
+        match call(token).await {
+            Err(ApiError::Unauthorized { message }) => Err(UserError::new(format!(
+                "the server no longer accepts your login ({message}); run `vault login`"
+            ))
+            .into()),
+            other => Ok(other?),
+        }
+    }
+
+    /// Exchanges the refresh token for new tokens, unless another `vault` process already did
+    /// while we waited for the lock (presenting a used refresh token would end the login).
+    async fn refresh(&self, stale_access: &str) -> anyhow::Result<String> {
+        let lock = self.store.blocking(|s| lock_refresh(s.dir())).await?;
+        let server = self.http.server();
+        let tokens = load(self.store)
+            .await?
+            .ok_or_else(|| not_logged_in(server))?;
+        let now = crate::clock::now();
+        if tokens.access_token != stale_access && tokens.access_is_fresh(now) {
+            return Ok(tokens.access_token);
+        }
+        let Some(refresh_token) = tokens.refresh_token.as_deref() else {
+            return Err(revoked());
+        };
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", CLI_CLIENT_ID),
+        ];
+        let answer = self
+            .http
+            .post_form::<TokenResponse>(&endpoint(&tokens.token_endpoint)?, &form)
+            .await;
+        let resp = match answer {
+            Ok(resp) => resp,
+            Err(e) if e.oauth_code() == Some("invalid_grant") => {
+                forget_login(self.store).await?;
+                return Err(revoked());
+            }
+            Err(e) => return Err(e).context("refreshing your login"),
+        };
+        let renewed = tokens.refreshed(resp, now);
+        let access = renewed.access_token.clone();
+        self.store
+            .blocking(move |s| s.put_json(TOKENS_KEY, &renewed))
+            .await
+            .context("saving the refreshed login")?;
+        drop(lock);
+        Ok(access)
+    }
+}
+
+fn revoked() -> anyhow::Error {
+    UserError::new("your session was revoked or expired; run `vault login`")
+        .hint("a logout elsewhere or an administrator can end a login; logging in again starts a new one")
+        .into()
+}
+
+/// Takes this server's refresh lock (released when the file is dropped).
+fn lock_refresh(dir: &Path) -> anyhow::Result<File> {
+    store::create_private_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join("refresh.lock");
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    file.lock()
+        .with_context(|| format!("locking {}", path.display()))?;
+    Ok(file)
+}

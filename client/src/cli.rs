@@ -1,0 +1,162 @@
+//! The top-level command line: global flags and the subcommand table.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::command::{credential_process, exec, export, list, login, logout, whoami};
+use crate::config::{self, ServerUrl};
+use crate::store::Store;
+
+/// Short-lived AWS credentials from your team's team-vault server.
+#[derive(Debug, Parser)]
+#[command(name = "vault", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    globals: Globals,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Flags every command accepts.
+#[derive(Debug, clap::Args)]
+pub struct Globals {
+    /// Base URL of the team-vault server (default: `server_url` in config.toml)
+    #[arg(long, global = true, env = "VAULT_SERVER_URL", value_name = "URL")]
+    pub server: Option<String>,
+}
+
+impl Globals {
+    /// The server to talk to and its local store.
+    pub fn open(&self) -> anyhow::Result<(ServerUrl, Store)> {
+        let server = config::server_url(self.server.as_deref())?;
+        let store = Store::open(&server)?;
+        Ok((server, store))
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Log in to the server (browser, or --device for a code)
+    Login(login::Cmd),
+    /// Log out: revoke the login and remove local tokens and cached sessions
+    Logout(logout::Cmd),
+    /// Show who you are logged in as
+    Whoami(whoami::Cmd),
+    /// List the profiles you may use
+    List(list::Cmd),
+    /// Run a command (default: your shell) with a profile's AWS credentials
+    Exec(exec::Cmd),
+    /// Print a profile's AWS credentials as env, json or ini
+    Export(export::Cmd),
+    /// Print credentials for the AWS SDKs' `credential_process` setting
+    CredentialProcess(credential_process::Cmd),
+}
+
+impl Cli {
+    /// Runs the chosen command. Only commands that must talk to the server start a runtime up
+    /// front; the credential commands start one only when the cache cannot answer.
+    pub fn run(self) -> anyhow::Result<ExitCode> {
+        let g = &self.globals;
+        match self.command {
+            Command::Exec(cmd) => cmd.run(g),
+            Command::Export(cmd) => cmd.run(g).map(|()| ExitCode::SUCCESS),
+            Command::CredentialProcess(cmd) => cmd.run(g).map(|()| ExitCode::SUCCESS),
+            Command::Login(cmd) => block_on(cmd.run(g)),
+            Command::Logout(cmd) => block_on(cmd.run(g)),
+            Command::Whoami(cmd) => block_on(cmd.run(g)),
+            Command::List(cmd) => block_on(cmd.run(g)),
+        }
+    }
+}
+
+/// Prints a command-line parsing error as `Error: …` / `hint: …` (help and version as usual).
+pub fn usage_error(err: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = err.print();
+        return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
+    }
+    let (message, hint) = usage_text(&err.to_string());
+    eprintln!("Error: {message}");
+    eprintln!("hint: {hint}");
+    ExitCode::from(2)
+}
+
+/// Splits clap's rendered error into one line and a hint (its tip, else its usage line).
+fn usage_text(rendered: &str) -> (String, String) {
+    let blocks: Vec<&str> = rendered.split("\n\n").map(str::trim).collect();
+    let message = blocks
+        .first()
+        .unwrap_or(&"")
+        .trim_start_matches("error: ")
+        .lines()
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let tip = blocks.iter().find_map(|b| b.strip_prefix("tip: "));
+    let usage = blocks.iter().find_map(|b| b.strip_prefix("Usage: "));
+    let hint = match (tip, usage) {
+        (Some(tip), _) => tip.to_owned(),
+        (None, Some(usage)) => format!("usage: {usage}"),
+        (None, None) => "run `vault --help`".to_owned(),
+    };
+    (message, hint)
+}
+
+fn block_on(
+    fut: impl std::future::Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<ExitCode> {
+    crate::runtime()?.block_on(fut)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn exec_takes_the_command_after_a_double_dash_with_its_own_flags() {
+        let cli =
+            Cli::try_parse_from(["vault", "exec", "dev", "-d", "1h", "--", "aws", "--version"])
+                .unwrap();
+        let Command::Exec(cmd) = cli.command else {
+            panic!("not exec")
+        };
+        assert_eq!(cmd.profile, "dev");
+        assert_eq!(cmd.duration, Some(3600));
+        assert_eq!(cmd.command, ["aws", "--version"]);
+    }
+
+    #[test]
+    fn an_unparseable_duration_is_refused_before_anything_runs() {
+        let err = Cli::try_parse_from(["vault", "exec", "dev", "-d", "soon"]).unwrap_err();
+        let (message, _) = usage_text(&err.to_string());
+        assert!(
+            message.starts_with("invalid value 'soon' for '--duration"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_missing_argument_reads_as_one_line_with_the_usage_as_hint() {
+        let err = Cli::try_parse_from(["vault", "exec"]).unwrap_err();
+        let (message, hint) = usage_text(&err.to_string());
+        assert_eq!(
+            message,
+            "the following required arguments were not provided: <PROFILE>"
+        );
+        assert!(hint.starts_with("usage: vault exec"), "{hint}");
+    }
+}

@@ -1,0 +1,99 @@
+//! `vault export PROFILE --format env|json|ini`: print a profile's credentials for other tools.
+
+use clap::{Parser, ValueEnum};
+
+use crate::cli::Globals;
+use crate::duration::parse_duration_seconds;
+use crate::env::credential_vars;
+use crate::session::{self, CachedSession};
+
+/// Print a profile's AWS credentials in a format other tools read.
+#[derive(Debug, Parser)]
+pub struct Cmd {
+    /// The profile to assume (see `vault list`)
+    profile: String,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Env)]
+    format: Format,
+    /// Session length, e.g. 1h or 900s (default: the profile's default)
+    #[arg(short, long, value_name = "DURATION", value_parser = parse_duration_seconds)]
+    duration: Option<u32>,
+}
+
+/// How `export` prints credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// `KEY=value` lines (for `.env` files and `docker --env-file`)
+    Env,
+    /// The `credential_process` JSON document
+    Json,
+    /// A section for `~/.aws/credentials`
+    Ini,
+}
+
+impl Cmd {
+    pub fn run(self, globals: &Globals) -> anyhow::Result<()> {
+        let (server, store) = globals.open()?;
+        let session = session::obtain(&server, &store, &self.profile, self.duration)?;
+        crate::print_out(&render(&session, self.format)?)
+    }
+}
+
+/// The credentials in `format`, ending with a newline.
+pub fn render(session: &CachedSession, format: Format) -> anyhow::Result<String> {
+    Ok(match format {
+        Format::Env => credential_vars(session)
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}\n"))
+            .collect(),
+        Format::Json => format!("{}\n", serde_json::to_string(&session.credentials)?),
+        Format::Ini => {
+            let c = &session.credentials;
+            let mut out = format!(
+                "[{}]\naws_access_key_id={}\naws_secret_access_key={}\naws_session_token={}\n",
+                session.profile, c.access_key_id, c.secret_access_key, c.session_token
+            );
+            if let Some(region) = &session.region {
+                out.push_str(&format!("region={region}\n"));
+            }
+            out
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::test_session;
+
+    #[test]
+    fn env_format_prints_one_variable_per_line() {
+        let out = render(&test_session("dev", "2030-01-01T00:00:00Z"), Format::Env).unwrap();
+        assert_eq!(
+            out,
+            "AWS_ACCESS_KEY_ID=ASIATEST\nAWS_SECRET_ACCESS_KEY=secret\nAWS_SESSION_TOKEN=token\n\
+             AWS_CREDENTIAL_EXPIRATION=2030-01-01T00:00:00Z\nAWS_REGION=eu-west-1\n\
+             AWS_DEFAULT_REGION=eu-west-1\n"
+        );
+    }
+
+    #[test]
+    fn json_format_is_the_credential_process_document() {
+        let out = render(&test_session("dev", "2030-01-01T00:00:00Z"), Format::Json).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["Version"], 1);
+        assert_eq!(v["AccessKeyId"], "ASIATEST");
+        assert_eq!(v["SessionToken"], "token");
+        assert_eq!(v["Expiration"], "2030-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn ini_format_is_a_credentials_file_section_named_after_the_profile() {
+        let out = render(&test_session("dev", "2030-01-01T00:00:00Z"), Format::Ini).unwrap();
+        assert_eq!(
+            out,
+            "[dev]\naws_access_key_id=ASIATEST\naws_secret_access_key=secret\n\
+             aws_session_token=token\nregion=eu-west-1\n"
+        );
+    }
+}

@@ -1,0 +1,9 @@
+//! One module per leaf command: a `clap` `Cmd` struct and its `run`.
+
+pub mod credential_process;
+pub mod exec;
+pub mod export;
+pub mod list;
+pub mod login;
+pub mod logout;
+pub mod whoami;

@@ -1,0 +1,35 @@
+//! `vault whoami`: who the server thinks you are.
+
+use clap::Parser;
+use vault_api::WhoAmI;
+
+use crate::auth::Authenticator;
+use crate::cli::Globals;
+use crate::http::Http;
+
+/// Show who you are logged in as, your groups and your login session.
+#[derive(Debug, Parser)]
+pub struct Cmd {}
+
+impl Cmd {
+    pub async fn run(self, globals: &Globals) -> anyhow::Result<()> {
+        let (server, store) = globals.open()?;
+        let http = Http::new(&server)?;
+        let who: WhoAmI = Authenticator::new(&http, &store)
+            .call(|token| {
+                let http = &http;
+                async move { http.get("v1/whoami", Some(&token)).await }
+            })
+            .await?;
+        let groups = if who.groups.is_empty() {
+            "(none)".to_owned()
+        } else {
+            who.groups.join(", ")
+        };
+        let admin = if who.is_admin { "yes" } else { "no" };
+        crate::print_out(&format!(
+            "{}\n  kind:    {}\n  groups:  {groups}\n  admin:   {admin}\n  server:  {server}\n  session: {}\n",
+            who.display, who.kind, who.session_id
+        ))
+    }
+}

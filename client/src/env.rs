@@ -1,0 +1,156 @@
+//! The environment a session is handed over in: what `vault exec` sets, removes and refuses.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+
+use crate::error::UserError;
+use crate::session::CachedSession;
+
+/// Set by `vault exec` to the profile name; its presence means we are inside one.
+pub const AWS_VAULT: &str = "AWS_VAULT";
+
+/// Inherited variables that would make AWS clients pick other credentials or another profile.
+pub const REMOVED: &[&str] = &[
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SECURITY_TOKEN",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_SESSION_EXPIRATION",
+];
+
+/// The credential variables for a session, in the order people expect to read them.
+pub fn credential_vars(session: &CachedSession) -> Vec<(&'static str, String)> {
+    let c = &session.credentials;
+    let mut vars = vec![
+        ("AWS_ACCESS_KEY_ID", c.access_key_id.clone()),
+        ("AWS_SECRET_ACCESS_KEY", c.secret_access_key.clone()),
+        ("AWS_SESSION_TOKEN", c.session_token.clone()),
+        ("AWS_CREDENTIAL_EXPIRATION", c.expiration.clone()),
+    ];
+    if let Some(region) = &session.region {
+        vars.push(("AWS_REGION", region.clone()));
+        vars.push(("AWS_DEFAULT_REGION", region.clone()));
+    }
+    vars
+}
+
+/// Refuses to run inside another `vault exec`, whose credentials would otherwise be mixed in.
+pub fn refuse_nesting(aws_vault: Option<OsString>) -> anyhow::Result<()> {
+    match aws_vault.filter(|v| !v.is_empty()) {
+        None => Ok(()),
+        Some(outer) => Err(UserError::new(format!(
+            "already inside `vault exec` for profile {}",
+            outer.to_string_lossy()
+        ))
+        .hint("exit that shell first (or unset AWS_VAULT if you really mean to nest)")
+        .into()),
+    }
+}
+
+/// The full environment for the command: the inherited one, minus conflicting variables, plus the
+/// session's credentials, region and `AWS_VAULT=<profile>`.
+pub fn exec_env(
+    inherited: impl IntoIterator<Item = (OsString, OsString)>,
+    session: &CachedSession,
+) -> BTreeMap<OsString, OsString> {
+    let mut env: BTreeMap<OsString, OsString> = inherited
+        .into_iter()
+        .filter(|(k, _)| !REMOVED.iter().any(|r| k == r))
+        .collect();
+    for (key, value) in credential_vars(session) {
+        env.insert(key.into(), value.into());
+    }
+    env.insert(AWS_VAULT.into(), session.profile.clone().into());
+    env
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::test_session;
+
+    fn inherited(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect()
+    }
+
+    fn get<'a>(env: &'a BTreeMap<OsString, OsString>, key: &str) -> Option<&'a str> {
+        env.get(&OsString::from(key)).and_then(|v| v.to_str())
+    }
+
+    #[test]
+    fn exec_sets_the_credentials_region_and_profile_marker() {
+        let session = test_session("dev", "2030-01-01T00:00:00Z");
+        let env = exec_env(inherited(&[("PATH", "/bin")]), &session);
+        assert_eq!(get(&env, "AWS_ACCESS_KEY_ID"), Some("ASIATEST"));
+        assert_eq!(get(&env, "AWS_SECRET_ACCESS_KEY"), Some("secret"));
+        assert_eq!(get(&env, "AWS_SESSION_TOKEN"), Some("token"));
+        assert_eq!(
+            get(&env, "AWS_CREDENTIAL_EXPIRATION"),
+            Some("2030-01-01T00:00:00Z")
+        );
+        assert_eq!(get(&env, "AWS_REGION"), Some("eu-west-1"));
+        assert_eq!(get(&env, "AWS_DEFAULT_REGION"), Some("eu-west-1"));
+        assert_eq!(get(&env, "AWS_VAULT"), Some("dev"));
+        assert_eq!(get(&env, "PATH"), Some("/bin"));
+    }
+
+    #[test]
+    fn exec_removes_inherited_profiles_and_other_credential_sources() {
+        let session = test_session("dev", "2030-01-01T00:00:00Z");
+        let env = exec_env(
+            inherited(&[
+                ("AWS_PROFILE", "prod"),
+                ("AWS_DEFAULT_PROFILE", "prod"),
+                ("AWS_SECURITY_TOKEN", "old"),
+                (
+                    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                    "http://169.254.170.2/creds",
+                ),
+                ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/creds"),
+                ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "x"),
+                ("AWS_WEB_IDENTITY_TOKEN_FILE", "/token"),
+                ("AWS_ROLE_ARN", "arn:aws:iam::1:role/x"),
+                ("AWS_ACCESS_KEY_ID", "AKIAOLD"),
+                ("AWS_SHARED_CREDENTIALS_FILE", "/home/me/.aws/credentials"),
+            ]),
+            &session,
+        );
+        for removed in REMOVED {
+            assert_eq!(get(&env, removed), None, "{removed} should be removed");
+        }
+        assert_eq!(get(&env, "AWS_ACCESS_KEY_ID"), Some("ASIATEST"));
+        assert_eq!(
+            get(&env, "AWS_SHARED_CREDENTIALS_FILE"),
+            Some("/home/me/.aws/credentials")
+        );
+    }
+
+    #[test]
+    fn an_unknown_region_leaves_the_inherited_one() {
+        let mut session = test_session("dev", "2030-01-01T00:00:00Z");
+        session.region = None;
+        let env = exec_env(inherited(&[("AWS_REGION", "us-east-2")]), &session);
+        assert_eq!(get(&env, "AWS_REGION"), Some("us-east-2"));
+    }
+
+    #[test]
+    fn exec_refuses_to_run_inside_another_vault_exec() {
+        assert!(refuse_nesting(None).is_ok());
+        assert!(refuse_nesting(Some("".into())).is_ok());
+        let err = refuse_nesting(Some("prod".into())).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "already inside `vault exec` for profile prod"
+        );
+        assert!(crate::error::hint(&err).is_some_and(|h| h.contains("AWS_VAULT")));
+    }
+}

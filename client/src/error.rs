@@ -1,0 +1,138 @@
+//! User-facing errors: one `Error: …` line with the cause chain, an optional `hint: …`, an exit code.
+
+use std::error::Error as StdError;
+use std::fmt;
+
+/// An error meant to be read by a person: a sentence, what to do about it, and the exit code.
+///
+/// Built with [`UserError::new`] or [`UserError::wrap`] and carried inside `anyhow::Error`;
+/// [`report`] finds it anywhere in the chain to print its hint.
+#[derive(Debug)]
+pub struct UserError {
+    message: String,
+    hint: Option<String>,
+    exit_code: u8,
+    source: Option<anyhow::Error>,
+}
+
+impl UserError {
+    /// An error with no underlying cause.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            hint: None,
+            exit_code: 1,
+            source: None,
+        }
+    }
+
+    /// An error explaining `source`, whose own message follows after `: `.
+    pub fn wrap(message: impl Into<String>, source: impl Into<anyhow::Error>) -> Self {
+        Self {
+            source: Some(source.into()),
+            ..Self::new(message)
+        }
+    }
+
+    /// Adds the `hint: …` line.
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Sets the process exit code (default 1).
+    pub fn exit_code(mut self, code: u8) -> Self {
+        self.exit_code = code;
+        self
+    }
+}
+
+impl fmt::Display for UserError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl StdError for UserError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_ref()
+            .map(|e| e.as_ref() as &(dyn StdError + 'static))
+    }
+}
+
+/// The one-line rendering of an error chain: every distinct cause joined by `": "`.
+pub fn one_line(err: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        // Some libraries repeat their source's text in their own message; print it once.
+        if parts.last().is_some_and(|last| last.contains(&text)) {
+            continue;
+        }
+        parts.push(text);
+    }
+    parts.join(": ")
+}
+
+/// The first hint found in the chain, outermost first.
+pub fn hint(err: &anyhow::Error) -> Option<&str> {
+    err.chain().find_map(|cause| {
+        if let Some(user) = cause.downcast_ref::<UserError>() {
+            return user.hint.as_deref();
+        }
+        cause
+            .downcast_ref::<crate::http::ApiError>()
+            .and_then(crate::http::ApiError::hint)
+    })
+}
+
+/// The exit code the process should end with for this error.
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    err.chain()
+        .find_map(|cause| cause.downcast_ref::<UserError>().map(|u| u.exit_code))
+        .unwrap_or(1)
+}
+
+/// Prints `Error: …` and, when there is one, `hint: …` on stderr.
+pub fn report(err: &anyhow::Error) {
+    eprintln!("Error: {}", one_line(err));
+    if let Some(hint) = hint(err) {
+        eprintln!("hint: {hint}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
+
+    #[test]
+    fn an_error_prints_its_whole_cause_chain_on_one_line() {
+        let err = Err::<(), _>(std::io::Error::other("disk on fire"))
+            .context("writing tokens")
+            .unwrap_err();
+        assert_eq!(one_line(&err), "writing tokens: disk on fire");
+    }
+
+    #[test]
+    fn a_hint_is_found_under_added_context() {
+        let err = Err::<(), _>(UserError::new("not logged in").hint("run `vault login`"))
+            .context("fetching credentials")
+            .unwrap_err();
+        assert_eq!(hint(&err), Some("run `vault login`"));
+        assert_eq!(one_line(&err), "fetching credentials: not logged in");
+    }
+
+    #[test]
+    fn a_wrapped_cause_follows_the_message_and_the_exit_code_is_kept() {
+        let err: anyhow::Error = UserError::wrap(
+            "command not found: nope",
+            std::io::Error::other("os error 2"),
+        )
+        .exit_code(127)
+        .into();
+        assert_eq!(one_line(&err), "command not found: nope: os error 2");
+        assert_eq!(exit_code(&err), 127);
+    }
+}

@@ -1,0 +1,247 @@
+//! The HTTP client: no redirects (credentials are attached), timeouts, `User-Agent: vault/<version>`,
+//! and server answers turned into errors a person can act on.
+
+use std::time::Duration;
+
+use reqwest::{RequestBuilder, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use url::Url;
+use vault_api::{ErrorBody, OAuthErrorBody};
+
+use crate::config::ServerUrl;
+
+/// Why a request to the server failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("cannot reach team-vault server at {server}")]
+    Unreachable {
+        server: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// 401: the bearer token was refused.
+    #[error("{message}")]
+    Unauthorized { message: String },
+    /// 403: the server's reason.
+    #[error("{message}")]
+    Forbidden { message: String },
+    /// 503: the server's reason.
+    #[error("{message}")]
+    Unavailable { message: String },
+    /// An RFC 6749 error from an `/oauth/*` endpoint.
+    #[error("{}", oauth_text(.error, .description.as_deref()))]
+    OAuth {
+        error: String,
+        description: Option<String>,
+    },
+    #[error("the server at {server} answered with a redirect to {location}; refusing to follow it with credentials attached")]
+    Redirect { server: String, location: String },
+    #[error("the server answered {status}: {message}")]
+    Status { status: u16, message: String },
+    #[error("the server's answer ({status}) could not be understood")]
+    Decode {
+        status: u16,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+fn oauth_text(error: &str, description: Option<&str>) -> String {
+    match description {
+        Some(d) if !d.is_empty() => format!("{d} ({error})"),
+        _ => error.to_owned(),
+    }
+}
+
+impl ApiError {
+    /// What the person can do about it.
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            Self::Unreachable { .. } => Some(
+                "check that the server is running and the URL is right (--server, VAULT_SERVER_URL or server_url in config.toml)",
+            ),
+            Self::Unauthorized { .. } => Some("run `vault login`"),
+            Self::Redirect { .. } | Self::Decode { .. } => {
+                Some("check that the server URL is the team-vault server's base URL")
+            }
+            _ => None,
+        }
+    }
+
+    /// The OAuth `error` code, if this is an OAuth error.
+    pub fn oauth_code(&self) -> Option<&str> {
+        match self {
+            Self::OAuth { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// A client for one team-vault server.
+pub struct Http {
+    client: reqwest::Client,
+    server: ServerUrl,
+}
+
+impl Http {
+    /// Builds the client; cheap enough, but only done once the cache could not answer.
+    pub fn new(server: &ServerUrl) -> anyhow::Result<Self> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("vault/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(30))
+            .build()?;
+        Ok(Self {
+            client,
+            server: server.clone(),
+        })
+    }
+
+    /// The server this client talks to.
+    pub fn server(&self) -> &ServerUrl {
+        &self.server
+    }
+
+    /// `GET {server}/{path}` with an optional bearer token.
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        bearer: Option<&str>,
+    ) -> Result<T, ApiError> {
+        let req = self.client.get(self.server.join(path));
+        self.json(with_bearer(req, bearer)).await
+    }
+
+    /// `POST {server}/{path}` with a JSON body and a bearer token.
+    pub async fn post_json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        bearer: &str,
+        body: &B,
+    ) -> Result<T, ApiError> {
+        let req = self.client.post(self.server.join(path)).json(body);
+        self.json(with_bearer(req, Some(bearer))).await
+    }
+
+    /// `POST` of a form to an absolute OAuth endpoint, decoding the JSON answer.
+    pub async fn post_form<T: DeserializeOwned>(
+        &self,
+        url: &Url,
+        form: &[(&str, &str)],
+    ) -> Result<T, ApiError> {
+        self.json(self.client.post(url.clone()).form(form)).await
+    }
+
+    /// `POST` of a form whose answer has no body worth reading (e.g. revocation).
+    pub async fn post_form_empty(&self, url: &Url, form: &[(&str, &str)]) -> Result<(), ApiError> {
+        self.send(self.client.post(url.clone()).form(form))
+            .await
+            .map(drop)
+    }
+
+    async fn json<T: DeserializeOwned>(&self, req: RequestBuilder) -> Result<T, ApiError> {
+        let (status, body) = self.send(req).await?;
+        serde_json::from_str(&body).map_err(|source| ApiError::Decode {
+            status: status.as_u16(),
+            source,
+        })
+    }
+
+    async fn send(&self, req: RequestBuilder) -> Result<(StatusCode, String), ApiError> {
+        let unreachable = |e: reqwest::Error| ApiError::Unreachable {
+            server: self.server.to_string(),
+            source: e.without_url(),
+        };
+        let resp = req.send().await.map_err(unreachable)?;
+        let status = resp.status();
+        if status.is_redirection() {
+            let location = resp
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("(no location)")
+                .to_owned();
+            return Err(ApiError::Redirect {
+                server: self.server.to_string(),
+                location,
+            });
+        }
+        let body = resp.text().await.map_err(unreachable)?;
+        if status.is_success() {
+            return Ok((status, body));
+        }
+        Err(error_from(status, &body))
+    }
+}
+
+fn with_bearer(req: RequestBuilder, bearer: Option<&str>) -> RequestBuilder {
+    match bearer {
+        Some(token) => req.bearer_auth(token),
+        None => req,
+    }
+}
+
+/// Maps a failed answer: the server's `message` when it sent one, else the OAuth error, else the text.
+fn error_from(status: StatusCode, body: &str) -> ApiError {
+    let message = if let Ok(err) = serde_json::from_str::<ErrorBody>(body) {
+        err.message
+    } else if let Ok(err) = serde_json::from_str::<OAuthErrorBody>(body) {
+        return ApiError::OAuth {
+            error: err.error,
+            description: err.error_description,
+        };
+    } else {
+        let text: String = body.trim().chars().take(200).collect();
+        if text.is_empty() {
+            status
+                .canonical_reason()
+                .unwrap_or("no reason given")
+                .to_owned()
+        } else {
+            text
+        }
+    };
+    match status {
+        StatusCode::UNAUTHORIZED => ApiError::Unauthorized { message },
+        StatusCode::FORBIDDEN => ApiError::Forbidden { message },
+        StatusCode::SERVICE_UNAVAILABLE => ApiError::Unavailable { message },
+        _ => ApiError::Status {
+            status: status.as_u16(),
+            message,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_denial_reads_as_the_servers_message() {
+        let body = r#"{"error":"forbidden","message":"you may not assume prod: not in group ops"}"#;
+        let err = error_from(StatusCode::FORBIDDEN, body);
+        assert!(matches!(err, ApiError::Forbidden { .. }));
+        assert_eq!(err.to_string(), "you may not assume prod: not in group ops");
+    }
+
+    #[test]
+    fn an_oauth_error_keeps_its_code_for_the_caller_to_match() {
+        let body = r#"{"error":"invalid_grant","error_description":"refresh token revoked"}"#;
+        let err = error_from(StatusCode::BAD_REQUEST, body);
+        assert_eq!(err.oauth_code(), Some("invalid_grant"));
+        assert_eq!(err.to_string(), "refresh token revoked (invalid_grant)");
+    }
+
+    #[test]
+    fn a_body_that_is_not_json_is_shown_briefly() {
+        let err = error_from(StatusCode::BAD_GATEWAY, "<html>bad gateway</html>");
+        assert_eq!(
+            err.to_string(),
+            "the server answered 502: <html>bad gateway</html>"
+        );
+        let empty = error_from(StatusCode::SERVICE_UNAVAILABLE, "");
+        assert_eq!(empty.to_string(), "Service Unavailable");
+    }
+}

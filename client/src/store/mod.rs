@@ -1,0 +1,153 @@
+//! Where tokens and cached sessions live: the OS keyring when there is one, else private files.
+//!
+//! Everything is kept per server URL, so logins to two servers never mix. Values are JSON text.
+
+mod file;
+mod keyring;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use serde::{de::DeserializeOwned, Serialize};
+use sha2::{Digest, Sha256};
+
+pub use file::{create_private_dir, create_private_file, FileStore};
+pub use keyring::KeyringStore;
+
+use crate::config::ServerUrl;
+use crate::error::UserError;
+
+/// A small key → secret text store, scoped to one server.
+pub trait SecretStore: Send + Sync {
+    /// The value under `key`, or `None` when there is none.
+    fn get(&self, key: &str) -> anyhow::Result<Option<String>>;
+    /// Replaces the value under `key` atomically: a reader sees the old or the new value, never half.
+    fn put(&self, key: &str, value: &str) -> anyhow::Result<()>;
+    /// Removes `key`; removing a missing key succeeds.
+    fn delete(&self, key: &str) -> anyhow::Result<()>;
+}
+
+/// The store of one server plus its private directory (which also holds the refresh lock).
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<dyn SecretStore>,
+    dir: PathBuf,
+}
+
+impl Store {
+    /// Opens the store for `server`, choosing the backend from `VAULT_KEYRING` (`file`, `keyring`, `auto`).
+    pub fn open(server: &ServerUrl) -> anyhow::Result<Self> {
+        let dir = server_dir(server)?;
+        let choice = std::env::var("VAULT_KEYRING").unwrap_or_default();
+        let inner: Arc<dyn SecretStore> = match choice.trim() {
+            "file" => Arc::new(FileStore::new(dir.clone())),
+            "keyring" => Arc::new(KeyringStore::new(server)),
+            "" | "auto" if KeyringStore::usable() => Arc::new(KeyringStore::new(server)),
+            "" | "auto" => Arc::new(FileStore::new(dir.clone())),
+            other => {
+                return Err(
+                    UserError::new(format!("VAULT_KEYRING={other} is not understood"))
+                        .hint("use VAULT_KEYRING=file, keyring or auto")
+                        .into(),
+                )
+            }
+        };
+        Ok(Self { inner, dir })
+    }
+
+    /// A store over any backend; used by tests.
+    pub fn with_backend(inner: Arc<dyn SecretStore>, dir: PathBuf) -> Self {
+        Self { inner, dir }
+    }
+
+    /// This server's private state directory.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
+    /// The raw text under `key`.
+    pub fn get(&self, key: &str) -> anyhow::Result<Option<String>> {
+        self.inner.get(key)
+    }
+
+    /// Reads and decodes `key`.
+    pub fn get_json<T: DeserializeOwned>(&self, key: &str) -> anyhow::Result<Option<T>> {
+        match self.inner.get(key)? {
+            None => Ok(None),
+            Some(text) => serde_json::from_str(&text)
+                .map(Some)
+                .with_context(|| format!("stored {key} is unreadable")),
+        }
+    }
+
+    /// Encodes and writes `key`.
+    pub fn put_json<T: Serialize>(&self, key: &str, value: &T) -> anyhow::Result<()> {
+        let text = serde_json::to_string(value).context("encoding")?;
+        self.inner.put(key, &text)
+    }
+
+    /// Removes `key`.
+    pub fn delete(&self, key: &str) -> anyhow::Result<()> {
+        self.inner.delete(key)
+    }
+
+    /// Runs a store operation off the async runtime: the Secret Service backend drives its own
+    /// runtime and panics when called from inside one.
+    pub async fn blocking<T, F>(&self, op: F) -> anyhow::Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> anyhow::Result<T> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || op(&store))
+            .await
+            .context("store task failed")?
+    }
+}
+
+/// `<state dir>/team-vault/servers/<host>_<port>-<hash>`: readable, and unique per server URL.
+fn server_dir(server: &ServerUrl) -> anyhow::Result<PathBuf> {
+    let base = dirs::state_dir()
+        .or_else(dirs::data_local_dir)
+        .ok_or_else(|| {
+            UserError::new("cannot find a directory for local state")
+                .hint("set HOME (or XDG_STATE_HOME)")
+        })?;
+    Ok(base.join("team-vault").join("servers").join(slug(server)))
+}
+
+fn slug(server: &ServerUrl) -> String {
+    let url = server.url();
+    let host: String = url
+        .host_str()
+        .unwrap_or("server")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let port = url.port().map(|p| format!("_{p}")).unwrap_or_default();
+    let digest = Sha256::digest(server.as_str().as_bytes());
+    let short: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{host}{port}-{short}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_server_gets_its_own_readable_directory_name() {
+        let a = slug(&ServerUrl::parse("http://127.0.0.1:8080").unwrap());
+        let b = slug(&ServerUrl::parse("http://127.0.0.1:8080/other").unwrap());
+        assert!(a.starts_with("127.0.0.1_8080-"), "{a}");
+        assert_ne!(a, b);
+        let ipv6 = slug(&ServerUrl::parse("http://[::1]:9000").unwrap());
+        assert!(!ipv6.contains(':') && !ipv6.contains('/'), "{ipv6}");
+    }
+}
