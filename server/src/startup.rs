@@ -97,13 +97,19 @@ impl Application {
     }
 }
 
-/// Periodic upkeep: a fresh signing key each day.
+/// Periodic upkeep: a fresh signing key each day, expired short-lived rows removed.
 async fn maintain(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;
-        if let Err(e) = state.tokens.rotate_if_due(clock::now()).await {
+        let now = clock::now();
+        if let Err(e) = state.tokens.rotate_if_due(now).await {
             tracing::warn!(error = %e, "signing key rotation failed; will retry");
+        }
+        match db::cleanup::expired(&state.db, now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "removed expired login state"),
+            Err(e) => tracing::warn!(error = %e, "cleanup failed; will retry"),
         }
     }
 }
