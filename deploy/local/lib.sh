@@ -182,8 +182,9 @@ start_moto() {
     "${DETACH[@]}" "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$logf" 2>&1 </dev/null &
     MOTO_PID=$!
     # The port is read back from moto's own banner, so port 0 works without a race.
+    # (The log may not exist yet in the first rounds: the child creates it.)
     for ((i = 0; i < 300; i++)); do
-        port="$(sed -n 's|.*Running on http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$logf" | head -n1)"
+        port="$(sed -n 's|.*Running on http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$logf" 2>/dev/null | head -n1 || true)"
         [[ -n $port ]] && break
         pid_alive "$MOTO_PID" || break
         sleep 0.1
@@ -202,7 +203,7 @@ start_idp() {
     IDP_PID=$!
     IDP_ISSUER=
     for ((i = 0; i < 300; i++)); do
-        IDP_ISSUER="$(sed -n 's/^ISSUER=//p' "$out" | head -n1)"
+        IDP_ISSUER="$(sed -n 's/^ISSUER=//p' "$out" 2>/dev/null | head -n1 || true)"
         [[ -n $IDP_ISSUER ]] && break
         pid_alive "$IDP_PID" || break
         sleep 0.1
