@@ -23,6 +23,7 @@ impl Cli {
                     ("AWS_SECRET_ACCESS_KEY", &creds.secret_access_key),
                     ("AWS_SESSION_TOKEN", &creds.session_token),
                     ("AWS_REGION", "us-east-1"),
+                    ("AWS_DEFAULT_REGION", "us-east-1"),
                 ],
             )
             .await;

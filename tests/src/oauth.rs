@@ -34,6 +34,14 @@ impl TryFrom<TokenResponse> for Tokens {
     }
 }
 
+/// A one-time authorization code with what its exchange needs.
+#[derive(Debug, Clone)]
+pub struct AuthCode {
+    pub code: String,
+    pub verifier: String,
+    pub redirect_uri: String,
+}
+
 /// A public OAuth client (`vault-cli`) talking to one server.
 #[derive(Clone)]
 pub struct OAuthClient {
@@ -41,7 +49,8 @@ pub struct OAuthClient {
     pub http: reqwest::Client,
 }
 
-fn random_b64(bytes: usize) -> String {
+/// `bytes` random bytes, base64url without padding.
+pub fn random_b64(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     rand::thread_rng().fill_bytes(&mut buf);
     URL_SAFE_NO_PAD.encode(buf)
@@ -68,17 +77,38 @@ impl OAuthClient {
     }
 
     async fn try_login(&self, user: &str) -> Result<Tokens> {
-        let verifier = random_b64(32);
-        let state = random_b64(16);
-        let mut authorize = url::Url::parse(&format!("{}/oauth/authorize", self.server))?;
+        let code = self.authorize(user).await?;
+        let resp = self.exchange(&code).await?;
+        let status = resp.status();
+        let body = resp.text().await?;
+        if !status.is_success() {
+            bail!("code exchange answered {status}: {body}");
+        }
+        serde_json::from_str::<TokenResponse>(&body)
+            .with_context(|| format!("token response: {body}"))?
+            .try_into()
+    }
+
+    /// The authorization URL for a PKCE challenge, state and redirect URI.
+    pub fn authorize_url(&self, challenge: &str, state: &str, redirect_uri: &str) -> url::Url {
+        let mut authorize =
+            url::Url::parse(&format!("{}/oauth/authorize", self.server)).expect("server URL");
         authorize
             .query_pairs_mut()
             .append_pair("response_type", "code")
             .append_pair("client_id", CLI_CLIENT_ID)
-            .append_pair("redirect_uri", REDIRECT_URI)
-            .append_pair("code_challenge", &pkce_challenge(&verifier))
+            .append_pair("redirect_uri", redirect_uri)
+            .append_pair("code_challenge", challenge)
             .append_pair("code_challenge_method", "S256")
-            .append_pair("state", &state);
+            .append_pair("state", state);
+        authorize
+    }
+
+    /// Logs `user` in through the IdP and returns the one-time code (not yet exchanged).
+    pub async fn authorize(&self, user: &str) -> Result<AuthCode> {
+        let verifier = random_b64(32);
+        let state = random_b64(16);
+        let authorize = self.authorize_url(&pkce_challenge(&verifier), &state, REDIRECT_URI);
         let out = autologin(user, authorize.as_str(), &["--print-loopback"]).await?;
         let loopback = out
             .stdout
@@ -102,23 +132,23 @@ impl OAuthClient {
             bail!("state was not echoed back: {loopback}");
         }
         let code = param("code").ok_or_else(|| anyhow!("no code in {loopback}"))?;
-        let resp = self
-            .token_request(&[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", REDIRECT_URI),
-                ("client_id", CLI_CLIENT_ID),
-                ("code_verifier", &verifier),
-            ])
-            .await?;
-        let status = resp.status();
-        let body = resp.text().await?;
-        if !status.is_success() {
-            bail!("code exchange answered {status}: {body}");
-        }
-        serde_json::from_str::<TokenResponse>(&body)
-            .with_context(|| format!("token response: {body}"))?
-            .try_into()
+        Ok(AuthCode {
+            code,
+            verifier,
+            redirect_uri: REDIRECT_URI.to_owned(),
+        })
+    }
+
+    /// The authorization-code grant for `code`, answered raw.
+    pub async fn exchange(&self, code: &AuthCode) -> Result<reqwest::Response> {
+        self.token_request(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code.code),
+            ("redirect_uri", &code.redirect_uri),
+            ("client_id", CLI_CLIENT_ID),
+            ("code_verifier", &code.verifier),
+        ])
+        .await
     }
 
     /// `POST /oauth/token` with a form.

@@ -87,3 +87,42 @@ async fn logout_revokes_the_session_on_the_server() {
         .await
         .assert_failure("vault whoami after logout");
 }
+
+#[tokio::test]
+async fn export_prints_one_session_in_each_format() {
+    let app = TestApp::spawn().await;
+    let cli = app.cli();
+    cli.login_browser("alice").await;
+
+    let json = cli.run(&["export", "dev", "--format", "json"]).await;
+    json.assert_success("vault export dev --format json");
+    let creds: vault_api::Credentials =
+        serde_json::from_str(json.stdout.trim()).unwrap_or_else(|e| {
+            panic!("--format json is not the credential_process shape ({e}):\n{json}")
+        });
+    app.assert_issue_audited(&creds, "alice@example.com", "dev")
+        .await;
+
+    let env = cli.run(&["export", "dev", "--format", "env"]).await;
+    env.assert_success("vault export dev --format env");
+    let ini = cli.run(&["export", "dev", "--format", "ini"]).await;
+    ini.assert_success("vault export dev --format ini");
+    for (format, out, key) in [
+        ("env", &env, "AWS_SECRET_ACCESS_KEY"),
+        ("ini", &ini, "aws_secret_access_key"),
+    ] {
+        assert!(
+            out.stdout.contains(&creds.access_key_id),
+            "{format} shows another session:\n{out}"
+        );
+        assert!(out.stdout.contains(key), "{format} lacks {key}:\n{out}");
+        assert!(
+            out.stdout.contains(&creds.secret_access_key),
+            "{format} lacks the secret"
+        );
+        assert!(
+            out.stdout.contains(&creds.session_token),
+            "{format} lacks the session token"
+        );
+    }
+}

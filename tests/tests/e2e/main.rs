@@ -8,5 +8,6 @@ mod commands;
 mod credential_process;
 mod exec;
 mod login;
+mod oauth_flow;
 mod policy;
 mod tokens;
