@@ -4,6 +4,7 @@ use crate::env::TestEnv;
 use crate::process::{self, Output};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 use tempfile::TempDir;
 use tokio::process::Command;
@@ -28,23 +29,54 @@ fn is_scrubbed(name: &str) -> bool {
         .any(|p| name.starts_with(p))
 }
 
-/// `target/debug/vault`, next to the test executable's `deps` directory.
+/// `target/debug/vault`, next to the test executable's `deps` directory; checked once to be
+/// present and newer than the CLI's sources (`cargo test` builds only a test copy of it).
 pub fn vault_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let mut dir = exe
-        .parent()
-        .expect("test executable has a directory")
-        .to_path_buf();
-    if dir.ends_with("deps") {
-        dir.pop();
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().expect("current_exe");
+        let mut dir = exe.parent().expect("test executable has a directory").to_path_buf();
+        if dir.ends_with("deps") {
+            dir.pop();
+        }
+        let bin = dir.join(format!("vault{}", std::env::consts::EXE_SUFFIX));
+        assert!(
+            bin.is_file(),
+            "the vault binary is missing at {}: run `cargo build --bins` first (tests/run should)",
+            bin.display()
+        );
+        if let Some(newer) = newest_source_after(&bin) {
+            panic!(
+                "{} is older than {}: run `cargo build --bins` first (tests/run should)",
+                bin.display(),
+                newer.display()
+            );
+        }
+        bin
+    })
+    .clone()
+}
+
+/// A source file of the CLI (or the wire types it uses) modified after `bin` was built.
+fn newest_source_after(bin: &Path) -> Option<PathBuf> {
+    fn walk(path: &Path, built: std::time::SystemTime, found: &mut Option<PathBuf>) {
+        if path.is_dir() {
+            for entry in std::fs::read_dir(path).into_iter().flatten().flatten() {
+                walk(&entry.path(), built, found);
+            }
+        } else if let Ok(modified) = path.metadata().and_then(|m| m.modified()) {
+            if modified > built && found.is_none() {
+                *found = Some(path.to_path_buf());
+            }
+        }
     }
-    let bin = dir.join(format!("vault{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.is_file(),
-        "the vault binary is missing at {}: run `cargo build --bins` first (tests/run does)",
-        bin.display()
-    );
-    bin
+    let built = bin.metadata().and_then(|m| m.modified()).ok()?;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent()?;
+    let mut found = None;
+    for part in ["client/src", "client/Cargo.toml", "api/src", "api/Cargo.toml"] {
+        walk(&root.join(part), built, &mut found);
+    }
+    found
 }
 
 impl Cli {
