@@ -35,7 +35,10 @@ pub fn vault_binary() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let exe = std::env::current_exe().expect("current_exe");
-        let mut dir = exe.parent().expect("test executable has a directory").to_path_buf();
+        let mut dir = exe
+            .parent()
+            .expect("test executable has a directory")
+            .to_path_buf();
         if dir.ends_with("deps") {
             dir.pop();
         }
@@ -73,7 +76,12 @@ fn newest_source_after(bin: &Path) -> Option<PathBuf> {
     let built = bin.metadata().and_then(|m| m.modified()).ok()?;
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent()?;
     let mut found = None;
-    for part in ["client/src", "client/Cargo.toml", "api/src", "api/Cargo.toml"] {
+    for part in [
+        "client/src",
+        "client/Cargo.toml",
+        "api/src",
+        "api/Cargo.toml",
+    ] {
         walk(&root.join(part), built, &mut found);
     }
     found
