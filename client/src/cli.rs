@@ -62,10 +62,10 @@ impl Cli {
             Command::Exec(cmd) => cmd.run(g),
             Command::Export(cmd) => cmd.run(g).map(|()| ExitCode::SUCCESS),
             Command::CredentialProcess(cmd) => cmd.run(g).map(|()| ExitCode::SUCCESS),
-            Command::Login(cmd) => block_on(cmd.run(g)),
-            Command::Logout(cmd) => block_on(cmd.run(g)),
-            Command::Whoami(cmd) => block_on(cmd.run(g)),
-            Command::List(cmd) => block_on(cmd.run(g)),
+            Command::Login(cmd) => with_runtime(g, |server, store| cmd.run(server, store)),
+            Command::Logout(cmd) => with_runtime(g, |server, store| cmd.run(server, store)),
+            Command::Whoami(cmd) => with_runtime(g, |server, store| cmd.run(server, store)),
+            Command::List(cmd) => with_runtime(g, |server, store| cmd.run(server, store)),
         }
     }
 }
@@ -109,10 +109,15 @@ fn usage_text(rendered: &str) -> (String, String) {
     (message, hint)
 }
 
-fn block_on(
-    fut: impl std::future::Future<Output = anyhow::Result<()>>,
-) -> anyhow::Result<ExitCode> {
-    crate::runtime()?.block_on(fut)?;
+/// Opens the server's store, then runs `command` on a fresh runtime. The store is opened first
+/// because choosing the keyring may talk to the Secret Service, which must not run inside one.
+fn with_runtime<F, Fut>(globals: &Globals, command: F) -> anyhow::Result<ExitCode>
+where
+    F: FnOnce(ServerUrl, Store) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let (server, store) = globals.open()?;
+    crate::runtime()?.block_on(command(server, store))?;
     Ok(ExitCode::SUCCESS)
 }
 

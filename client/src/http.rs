@@ -234,6 +234,65 @@ mod tests {
         assert_eq!(err.to_string(), "refresh token revoked (invalid_grant)");
     }
 
+    /// Answers one request with `response` and hands back the request head it received.
+    async fn one_shot_server(
+        response: &'static str,
+    ) -> (ServerUrl, tokio::task::JoinHandle<String>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = ServerUrl::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+        let handle = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = stream.read(&mut buf).await.unwrap();
+                head.extend_from_slice(&buf[..n]);
+            }
+            stream.write_all(response.as_bytes()).await.unwrap();
+            String::from_utf8_lossy(&head).to_lowercase()
+        });
+        (url, handle)
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_never_followed_with_the_token_attached() {
+        let (url, server) = one_shot_server(
+            "HTTP/1.1 302 Found\r\nLocation: http://elsewhere.example/\r\nContent-Length: 0\r\n\r\n",
+        )
+        .await;
+        let http = Http::new(&url).unwrap();
+        let err = http
+            .get::<ErrorBody>("v1/whoami", Some("tok"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ApiError::Redirect { ref location, .. } if location == "http://elsewhere.example/")
+        );
+        let head = server.await.unwrap();
+        assert!(head.contains("authorization: bearer tok"), "{head}");
+        assert!(
+            head.contains(&format!("user-agent: vault/{}", env!("CARGO_PKG_VERSION"))),
+            "{head}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_server_is_named_in_the_error() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = ServerUrl::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+        drop(listener);
+        let err = Http::new(&url)
+            .unwrap()
+            .get::<ErrorBody>("healthz", None)
+            .await
+            .unwrap_err();
+        assert!(err
+            .to_string()
+            .starts_with(&format!("cannot reach team-vault server at {url}")));
+        assert!(err.hint().is_some());
+    }
+
     #[test]
     fn a_body_that_is_not_json_is_shown_briefly() {
         let err = error_from(StatusCode::BAD_GATEWAY, "<html>bad gateway</html>");

@@ -186,17 +186,13 @@ pub(crate) fn test_session(profile: &str, expiration: &str) -> CachedSession {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     fn session(profile: &str, expiration: &str) -> CachedSession {
         test_session(profile, expiration)
     }
 
     fn file_store(dir: &std::path::Path) -> Store {
-        Store::with_backend(
-            Arc::new(crate::store::FileStore::new(dir.into())),
-            dir.into(),
-        )
+        Store::in_files(dir.into())
     }
 
     #[test]
@@ -239,7 +235,11 @@ mod tests {
         let now = s.expires_at - 3000;
         assert!(load_fresh(&store, "dev", None, now).unwrap().is_none());
         assert!(load_fresh(&store, "dev", Some(900), now).unwrap().is_none());
-        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+        assert_eq!(
+            std::fs::read_dir(tmp.path()).unwrap().count(),
+            0,
+            "no file is left"
+        );
     }
 
     #[test]

@@ -59,7 +59,8 @@ pub async fn save_login(store: &Store, tokens: Tokens) -> anyhow::Result<()> {
     store
         .blocking(move |s| {
             crate::session::forget_all(s)?;
-            s.put_json(TOKENS_KEY, &tokens)
+            s.put_json(TOKENS_KEY, &tokens)?;
+            s.remember_backend()
         })
         .await
         .context("saving the login")

@@ -4,17 +4,17 @@ use clap::Parser;
 use vault_api::{ProfileInfo, ProfileList};
 
 use crate::auth::Authenticator;
-use crate::cli::Globals;
+use crate::config::ServerUrl;
 use crate::duration::display_seconds;
 use crate::http::Http;
+use crate::store::Store;
 
 /// List the profiles you may use, with their role, region and session durations.
 #[derive(Debug, Parser)]
 pub struct Cmd {}
 
 impl Cmd {
-    pub async fn run(self, globals: &Globals) -> anyhow::Result<()> {
-        let (server, store) = globals.open()?;
+    pub async fn run(self, server: ServerUrl, store: Store) -> anyhow::Result<()> {
         let http = Http::new(&server)?;
         let list: ProfileList = Authenticator::new(&http, &store)
             .call(|token| {

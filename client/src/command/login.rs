@@ -5,8 +5,9 @@ use clap::Parser;
 use vault_api::WhoAmI;
 
 use crate::auth::{self, browser, device, Tokens};
-use crate::cli::Globals;
+use crate::config::ServerUrl;
 use crate::http::Http;
+use crate::store::Store;
 
 /// Log in to the team-vault server through your company's single sign-on.
 #[derive(Debug, Parser)]
@@ -20,8 +21,7 @@ pub struct Cmd {
 }
 
 impl Cmd {
-    pub async fn run(self, globals: &Globals) -> anyhow::Result<()> {
-        let (server, store) = globals.open()?;
+    pub async fn run(self, server: ServerUrl, store: Store) -> anyhow::Result<()> {
         let http = Http::new(&server)?;
         let meta = auth::discover(&http).await?;
         let answer = if self.device {

@@ -3,17 +3,17 @@
 use clap::Parser;
 
 use crate::auth;
-use crate::cli::Globals;
+use crate::config::ServerUrl;
 use crate::error::one_line;
 use crate::http::Http;
+use crate::store::Store;
 
 /// Log out: revoke the login on the server and remove local tokens and cached sessions.
 #[derive(Debug, Parser)]
 pub struct Cmd {}
 
 impl Cmd {
-    pub async fn run(self, globals: &Globals) -> anyhow::Result<()> {
-        let (server, store) = globals.open()?;
+    pub async fn run(self, server: ServerUrl, store: Store) -> anyhow::Result<()> {
         let Some(tokens) = auth::load(&store).await.ok().flatten() else {
             auth::forget_login(&store).await?;
             eprintln!("Not logged in to {server}; removed any cached sessions.");

@@ -4,16 +4,16 @@ use clap::Parser;
 use vault_api::WhoAmI;
 
 use crate::auth::Authenticator;
-use crate::cli::Globals;
+use crate::config::ServerUrl;
 use crate::http::Http;
+use crate::store::Store;
 
 /// Show who you are logged in as, your groups and your login session.
 #[derive(Debug, Parser)]
 pub struct Cmd {}
 
 impl Cmd {
-    pub async fn run(self, globals: &Globals) -> anyhow::Result<()> {
-        let (server, store) = globals.open()?;
+    pub async fn run(self, server: ServerUrl, store: Store) -> anyhow::Result<()> {
         let http = Http::new(&server)?;
         let who: WhoAmI = Authenticator::new(&http, &store)
             .call(|token| {

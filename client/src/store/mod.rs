@@ -28,23 +28,39 @@ pub trait SecretStore: Send + Sync {
     fn delete(&self, key: &str) -> anyhow::Result<()>;
 }
 
+/// Where a server's secrets are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    File,
+    Keyring,
+}
+
+/// The non-secret file (in the server's directory) remembering which backend holds the login, so
+/// `auto` keeps finding it and a warm run skips probing the keyring.
+const BACKEND_KEY: &str = "backend";
+
 /// The store of one server plus its private directory (which also holds the refresh lock).
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<dyn SecretStore>,
+    backend: Backend,
     dir: PathBuf,
 }
 
 impl Store {
-    /// Opens the store for `server`, choosing the backend from `VAULT_KEYRING` (`file`, `keyring`, `auto`).
+    /// Opens the store for `server`. `VAULT_KEYRING=file|keyring` forces a backend; `auto` (the
+    /// default) uses the one this server's login was saved in, else the keyring when usable.
     pub fn open(server: &ServerUrl) -> anyhow::Result<Self> {
         let dir = server_dir(server)?;
         let choice = std::env::var("VAULT_KEYRING").unwrap_or_default();
-        let inner: Arc<dyn SecretStore> = match choice.trim() {
-            "file" => Arc::new(FileStore::new(dir.clone())),
-            "keyring" => Arc::new(KeyringStore::new(server)),
-            "" | "auto" if KeyringStore::usable() => Arc::new(KeyringStore::new(server)),
-            "" | "auto" => Arc::new(FileStore::new(dir.clone())),
+        let backend = match choice.trim() {
+            "file" => Backend::File,
+            "keyring" => Backend::Keyring,
+            "" | "auto" => match remembered_backend(&dir) {
+                Some(backend) => backend,
+                None if KeyringStore::usable() => Backend::Keyring,
+                None => Backend::File,
+            },
             other => {
                 return Err(
                     UserError::new(format!("VAULT_KEYRING={other} is not understood"))
@@ -53,12 +69,33 @@ impl Store {
                 )
             }
         };
-        Ok(Self { inner, dir })
+        let inner: Arc<dyn SecretStore> = match backend {
+            Backend::File => Arc::new(FileStore::new(dir.clone())),
+            Backend::Keyring => Arc::new(KeyringStore::new(server)),
+        };
+        Ok(Self {
+            inner,
+            backend,
+            dir,
+        })
     }
 
-    /// A store over any backend; used by tests.
-    pub fn with_backend(inner: Arc<dyn SecretStore>, dir: PathBuf) -> Self {
-        Self { inner, dir }
+    /// A store keeping everything in files under `dir`.
+    pub fn in_files(dir: PathBuf) -> Self {
+        Self {
+            inner: Arc::new(FileStore::new(dir.clone())),
+            backend: Backend::File,
+            dir,
+        }
+    }
+
+    /// Records the backend in use, for later runs in `auto` mode.
+    pub fn remember_backend(&self) -> anyhow::Result<()> {
+        let name = match self.backend {
+            Backend::File => "file",
+            Backend::Keyring => "keyring",
+        };
+        FileStore::new(self.dir.clone()).put(BACKEND_KEY, &format!("\"{name}\""))
     }
 
     /// This server's private state directory.
@@ -106,6 +143,15 @@ impl Store {
     }
 }
 
+fn remembered_backend(dir: &std::path::Path) -> Option<Backend> {
+    let text = FileStore::new(dir.to_owned()).get(BACKEND_KEY).ok()??;
+    match serde_json::from_str::<String>(&text).ok()?.as_str() {
+        "file" => Some(Backend::File),
+        "keyring" => Some(Backend::Keyring),
+        _ => None,
+    }
+}
+
 /// `<state dir>/team-vault/servers/<host>_<port>-<hash>`: readable, and unique per server URL.
 fn server_dir(server: &ServerUrl) -> anyhow::Result<PathBuf> {
     let base = dirs::state_dir()
@@ -140,6 +186,16 @@ fn slug(server: &ServerUrl) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn auto_mode_keeps_using_the_backend_the_login_was_saved_in() {
+        let tmp = tempfile::tempdir().unwrap();
+        assert_eq!(remembered_backend(tmp.path()), None);
+        Store::in_files(tmp.path().into())
+            .remember_backend()
+            .unwrap();
+        assert_eq!(remembered_backend(tmp.path()), Some(Backend::File));
+    }
 
     #[test]
     fn each_server_gets_its_own_readable_directory_name() {
