@@ -31,9 +31,20 @@ fn is_scrubbed(name: &str) -> bool {
 
 /// `target/debug/vault`, next to the test executable's `deps` directory; checked once to be
 /// present and newer than the CLI's sources (`cargo test` builds only a test copy of it).
+/// `VAULT_TEST_VAULT_BIN` names another binary instead.
 pub fn vault_binary() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("VAULT_TEST_VAULT_BIN") {
+            // An explicit binary (a release build, another checkout): used as given.
+            let bin = PathBuf::from(bin);
+            assert!(
+                bin.is_file(),
+                "VAULT_TEST_VAULT_BIN={} is not a file",
+                bin.display()
+            );
+            return bin;
+        }
         let exe = std::env::current_exe().expect("current_exe");
         let mut dir = exe
             .parent()
