@@ -17,6 +17,8 @@ pub struct TestApp {
     pub db: PgPool,
     /// The test's database (name, URL, unreachable/restore).
     pub database: TestDatabase,
+    /// The moto this server (and this test's AWS CLI) talks to.
+    pub moto_url: String,
     /// Random 12-digit AWS account id of this test's role ARNs.
     pub account_id: String,
     pub profiles: Vec<ProfileSpec>,
@@ -38,6 +40,7 @@ pub struct TestAppBuilder {
     extra_top_level: String,
     public_url_from_port: bool,
     shared_database: Option<TestDatabase>,
+    moto_url: Option<String>,
 }
 
 impl Default for TestAppBuilder {
@@ -49,6 +52,7 @@ impl Default for TestAppBuilder {
             extra_top_level: String::new(),
             public_url_from_port: false,
             shared_database: None,
+            moto_url: None,
         }
     }
 }
@@ -87,6 +91,12 @@ impl TestAppBuilder {
         self
     }
 
+    /// Points the server's `[aws]` at another moto (e.g. an [`OwnMoto`](crate::moto::OwnMoto)).
+    pub fn moto_url(mut self, url: &str) -> Self {
+        self.moto_url = Some(url.to_owned());
+        self
+    }
+
     /// Runs on another test app's database (a second replica); that app keeps ownership.
     pub fn sharing_database_of(mut self, other: &TestApp) -> Self {
         self.shared_database = Some(other.database.clone());
@@ -109,13 +119,14 @@ impl TestAppBuilder {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let port = listener.local_addr()?.port();
         let account_id = config::random_account_id();
+        let moto_url = self.moto_url.unwrap_or_else(|| env.moto_url.clone());
         let settings = ServerSettings {
             database_url: database.url.clone(),
             public_url: self
                 .public_url_from_port
                 .then(|| format!("http://127.0.0.1:{port}")),
             idp_issuer: env.idp_issuer.clone(),
-            moto_url: env.moto_url.clone(),
+            moto_url: moto_url.clone(),
             account_id: account_id.clone(),
             access_token_ttl: self.access_token_ttl,
             refresh_token_ttl: self.refresh_token_ttl,
@@ -147,6 +158,7 @@ impl TestAppBuilder {
             url,
             db,
             database,
+            moto_url,
             account_id,
             profiles: self.profiles,
             config_toml,

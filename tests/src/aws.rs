@@ -7,7 +7,7 @@ use vault_api::Credentials;
 impl Cli {
     /// `aws sts get-caller-identity` with `creds` in the environment; returns the `Arn`.
     pub async fn caller_identity_with(&self, creds: &Credentials) -> String {
-        let moto = &crate::env::TestEnv::get().moto_url;
+        let moto = &self.moto_url;
         let out = self
             .aws(
                 &[
@@ -85,7 +85,7 @@ impl Cli {
 
     /// `vault exec PROFILE -- aws sts get-caller-identity` (pointed at moto); returns the `Arn`.
     pub async fn exec_caller_identity(&self, profile: &str) -> String {
-        let moto = crate::env::TestEnv::get().moto_url.clone();
+        let moto = self.moto_url.clone();
         let out = self
             .run(&[
                 "exec",

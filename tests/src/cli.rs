@@ -16,6 +16,8 @@ pub const COMMAND_LIMIT: Duration = Duration::from_secs(60);
 pub struct Cli {
     dir: TempDir,
     pub server_url: String,
+    /// The moto the AWS CLI is pointed at (`AWS_ENDPOINT_URL`, `--endpoint-url`).
+    pub moto_url: String,
     env: &'static TestEnv,
 }
 
@@ -108,10 +110,12 @@ impl Cli {
         for sub in ["config", "state", "cache", "data", ".aws"] {
             std::fs::create_dir_all(dir.path().join(sub)).expect("mkdir");
         }
+        let env = TestEnv::get();
         Cli {
             dir,
             server_url: server_url.to_owned(),
-            env: TestEnv::get(),
+            moto_url: env.moto_url.clone(),
+            env,
         }
     }
 
@@ -145,7 +149,7 @@ impl Cli {
             ("PATH".into(), path),
             // The AWS CLI must never look for the EC2 metadata service or a real endpoint.
             ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
-            ("AWS_ENDPOINT_URL".into(), self.env.moto_url.clone().into()),
+            ("AWS_ENDPOINT_URL".into(), self.moto_url.clone().into()),
             ("AWS_CONFIG_FILE".into(), self.aws_config_file().into()),
             (
                 "AWS_SHARED_CREDENTIALS_FILE".into(),

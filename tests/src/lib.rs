@@ -12,6 +12,7 @@ pub mod env;
 pub mod jwt;
 pub mod login;
 pub mod logs;
+pub mod moto;
 pub mod oauth;
 pub mod poll;
 pub mod process;
@@ -25,7 +26,9 @@ pub use process::Output;
 impl TestApp {
     /// A fresh developer machine pointed at this server.
     pub fn cli(&self) -> Cli {
-        Cli::new(&self.url)
+        let mut cli = Cli::new(&self.url);
+        cli.moto_url = self.moto_url.clone();
+        cli
     }
 
     /// An OAuth client for this server.

@@ -93,3 +93,46 @@ async fn credentials_are_withheld_when_the_audit_write_fails() {
     assert_503_without_credentials(resp, "POST /v1/credentials with a failing audit write").await;
     assert!(app.audit_rows_for("credentials_issue").await.is_empty());
 }
+
+#[tokio::test]
+async fn a_refusal_by_aws_gives_502_no_credentials_and_a_failure_audit_row() {
+    // A moto that checks every signature: the server's static test key is unknown to it.
+    let moto = vault_e2e::moto::OwnMoto::start(&[("INITIAL_NO_AUTH_ACTION_COUNT", "0")]).await;
+    let app = TestApp::builder().moto_url(&moto.url).spawn().await;
+    let oauth = app.oauth();
+    let token = oauth.login("alice").await.access_token;
+
+    let resp = oauth
+        .post_json(
+            &token,
+            "/v1/credentials",
+            &serde_json::json!({"profile": "dev"}),
+        )
+        .await;
+
+    let status = resp.status();
+    let body = resp.text().await.unwrap_or_default();
+    assert_eq!(status, 502, "{body}");
+    assert!(!body.contains("AccessKeyId"), "{body}");
+    serde_json::from_str::<ErrorBody>(&body)
+        .unwrap_or_else(|e| panic!("the 502 body is not an ErrorBody ({e}): {body}"));
+    let rows = app.audit_rows_for("credentials_issue").await;
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(rows[0]["outcome"], "failure", "{:#}", rows[0]);
+    assert_eq!(rows[0]["principal"], "alice@example.com");
+    assert!(rows[0]["access_key_id"].is_null(), "{:#}", rows[0]);
+    assert!(
+        rows[0]["reason"].as_str().is_some_and(|r| !r.is_empty()),
+        "{:#}",
+        rows[0]
+    );
+
+    let cli = app.cli();
+    cli.login_browser("alice").await;
+    let out = cli
+        .run(&["exec", "dev", "--", "sh", "-c", "echo child-ran"])
+        .await;
+    out.assert_failure("vault exec while AWS refuses");
+    assert!(!out.stdout.contains("child-ran"), "{out}");
+    assert!(out.stderr.contains("Error:"), "{out}");
+}

@@ -27,7 +27,7 @@ async fn a_warm_exec_makes_no_request_to_the_server() {
         "the server still answers after stop_server: {down:?}"
     );
 
-    let moto = app.env.moto_url.clone();
+    let moto = app.moto_url.clone();
     let script = format!(
         "echo KEY=$AWS_ACCESS_KEY_ID; aws sts get-caller-identity --endpoint-url {moto} --output json"
     );

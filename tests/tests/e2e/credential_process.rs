@@ -27,7 +27,7 @@ async fn credential_process_serves_the_aws_cli_from_its_config_file() {
                 "--profile",
                 "team-dev",
                 "--endpoint-url",
-                &app.env.moto_url,
+                &app.moto_url,
                 "--output",
                 "json",
             ],
