@@ -147,3 +147,40 @@ async fn exec_accepts_a_duration_within_the_maximum() {
         .await;
     assert_eq!(row["duration_seconds"], 1800, "{row:#}");
 }
+
+#[tokio::test]
+async fn exec_uses_the_profiles_default_duration_unless_asked_for_another() {
+    let app = TestApp::builder()
+        .profiles(vec![vault_e2e::ProfileSpec::new(
+            "sandbox",
+            "team-sandbox",
+            &["dev"],
+        )
+        .durations("15m", "2h")])
+        .spawn()
+        .await;
+    let cli = app.cli();
+    cli.login_browser("alice").await;
+
+    let default = credentials_from_env(&cli.exec_env("sandbox").await);
+    let out = cli.run(&["exec", "sandbox", "-d", "2h", "--", "env"]).await;
+    out.assert_success("vault exec sandbox -d 2h");
+    let longest = credentials_from_env(&parse_env(&out.stdout));
+
+    let row = app
+        .assert_issue_audited(&default, "alice@example.com", "sandbox")
+        .await;
+    assert_eq!(row["duration_seconds"], 900, "{row:#}");
+    let row = app
+        .assert_issue_audited(&longest, "alice@example.com", "sandbox")
+        .await;
+    assert_eq!(row["duration_seconds"], 7200, "{row:#}");
+    let refused = cli
+        .run(&["exec", "sandbox", "-d", "3h", "--", "true"])
+        .await;
+    refused.assert_failure("vault exec sandbox -d 3h");
+    assert!(
+        refused.stderr.contains("2h") || refused.stderr.contains("7200"),
+        "{refused}"
+    );
+}
