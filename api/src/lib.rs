@@ -1,7 +1,9 @@
 //! Wire types shared by `vault-server`, the `vault` CLI and the end-to-end tests.
 //!
-//! Kept tiny on purpose (serde only) so the CLI never pulls in the server's dependencies.
+//! Kept tiny on purpose (serde and serde_json only) so the CLI never pulls in the server's dependencies.
 //! Times travel as RFC 3339 strings; durations as whole seconds.
+
+pub mod audit;
 
 use serde::{Deserialize, Serialize};
 
