@@ -7,7 +7,7 @@ use vault_api::Credentials;
 use crate::{
     audit::{AuditEvent, Outcome},
     auth::Caller,
-    clock, db,
+    clock,
     error::ApiError,
     policy,
     request_meta::RequestMeta,
@@ -102,7 +102,7 @@ pub async fn issue(
 
 /// Commits an audit event; any failure means the caller gets 503 and nothing else.
 async fn audit(state: &AppState, event: &AuditEvent) -> Result<(), ApiError> {
-    db::audit::insert(&state.db, event).await.map_err(|e| {
+    state.audit.write(event.clone()).await.map_err(|e| {
         tracing::error!(error = %e, action = event.action, "audit write failed; refusing");
         ApiError::Unavailable(
             "the audit trail cannot be written, so no credentials can be issued; try again shortly"

@@ -7,7 +7,7 @@ use tokio::net::TcpListener;
 use url::Url;
 
 use crate::{
-    audit::AuditEvent,
+    audit::{writer::AuditWriter, AuditEvent},
     auth::signing::TokenService,
     clock,
     config::Config,
@@ -42,7 +42,8 @@ impl Application {
             Some(url) => url.clone(),
             None => Url::parse(&format!("http://{addr}")).context("bound address is not a URL")?,
         };
-        let pool = db::connect(&config.database_url).await?;
+        let pool =
+            db::connect(&config.database_url, config.migration_database_url.as_ref()).await?;
         let now = clock::now();
         let issuer = public_url.as_str().trim_end_matches('/').to_owned();
         let tokens = TokenService::start(pool.clone(), issuer, config.access_token_ttl, now)
@@ -50,7 +51,9 @@ impl Application {
             .context("cannot publish the token signing key")?;
         let callback = public_url.join("/oauth/callback").context("public_url")?;
         let upstream = Upstream::new(config.oidc.clone(), callback);
+        let audit = AuditWriter::start(pool.clone());
         let state = AppState::new(Inner {
+            audit,
             config,
             public_url,
             db: pool,
@@ -58,7 +61,7 @@ impl Application {
             upstream,
             sts,
         });
-        db::audit::insert(&state.db, &AuditEvent::system("server_start", now))
+        db::audit::append_one(&state.db, &AuditEvent::system("server_start", now))
             .await
             .context("cannot write the audit trail")?;
         Ok(Application { listener, state })
@@ -81,14 +84,22 @@ impl Application {
     ) -> anyhow::Result<()> {
         let state = self.state.clone();
         let maintenance = tokio::spawn(maintain(state.clone()));
+        let retention = state
+            .config
+            .audit
+            .retention
+            .map(|keep| tokio::spawn(prune(state.clone(), keep)));
         tracing::info!("listening on {}", self.url());
         let app = routes::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
         maintenance.abort();
+        if let Some(task) = retention {
+            task.abort();
+        }
         if let Err(e) =
-            db::audit::insert(&state.db, &AuditEvent::system("server_stop", clock::now())).await
+            db::audit::append_one(&state.db, &AuditEvent::system("server_stop", clock::now())).await
         {
             tracing::warn!(error = %e, "could not record server_stop");
         }
@@ -110,6 +121,23 @@ async fn maintain(state: AppState) {
             Ok(0) => {}
             Ok(n) => tracing::info!(rows = n, "removed expired login state"),
             Err(e) => tracing::warn!(error = %e, "cleanup failed; will retry"),
+        }
+    }
+}
+
+/// Prunes the audit trail to its retention period, every `prune_interval`.
+async fn prune(state: AppState, keep: Duration) {
+    let mut tick = tokio::time::interval(state.config.audit.prune_interval);
+    loop {
+        tick.tick().await;
+        match crate::audit::retention::prune_once(&state.db, keep, clock::now()).await {
+            Ok(Some(p)) => tracing::info!(
+                pruned = p.pruned,
+                cut_seq = p.cut_seq,
+                "audit retention applied"
+            ),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "audit retention failed; will retry"),
         }
     }
 }

@@ -5,13 +5,18 @@ use std::{ops::Deref, sync::Arc};
 use sqlx::PgPool;
 use url::Url;
 
-use crate::{auth::signing::TokenService, config::Config, oidc::Upstream, sts::RoleIssuer};
+use crate::{
+    audit::writer::AuditWriter, auth::signing::TokenService, config::Config, oidc::Upstream,
+    sts::RoleIssuer,
+};
 
 /// Cheap to clone: one `Arc` around everything a handler needs.
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
+    /// Commits audit events (group commit); see [`crate::audit::writer`].
+    pub audit: AuditWriter,
     pub config: Config,
     /// Where clients and the IdP reach this server (no trailing slash).
     pub public_url: Url,

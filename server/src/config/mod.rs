@@ -18,6 +18,8 @@ pub struct Config {
     /// The URL clients and the IdP reach us at; `None` means `http://<bound address>`.
     pub public_url: Option<Url>,
     pub database_url: SecretString,
+    /// A role allowed to change the schema; migrations run with it. Default: `database_url`.
+    pub migration_database_url: Option<SecretString>,
     pub log_format: LogFormat,
     pub admin_groups: Vec<String>,
     pub access_token_ttl: Duration,
@@ -27,6 +29,15 @@ pub struct Config {
     pub oidc: OidcConfig,
     pub aws: AwsConfig,
     pub profiles: Vec<Profile>,
+    pub audit: AuditConfig,
+}
+
+/// The audit trail's retention.
+#[derive(Debug, Clone, Default)]
+pub struct AuditConfig {
+    /// Events older than this are pruned, leaving a checkpoint; `None` keeps everything.
+    pub retention: Option<Duration>,
+    pub prune_interval: Duration,
 }
 
 /// The upstream OpenID provider we log people in through.

@@ -5,7 +5,9 @@ use std::{collections::HashSet, net::SocketAddr, time::Duration};
 use serde::Deserialize;
 use url::Url;
 
-use super::{parse_duration, secret, AwsConfig, Config, ConfigError, OidcConfig, Profile};
+use super::{
+    parse_duration, secret, AuditConfig, AwsConfig, Config, ConfigError, OidcConfig, Profile,
+};
 
 /// Request log format.
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
@@ -24,6 +26,8 @@ pub(super) struct RawConfig {
     public_url: Option<String>,
     database_url: Option<String>,
     database_url_file: Option<String>,
+    migration_database_url: Option<String>,
+    migration_database_url_file: Option<String>,
     #[serde(default)]
     log_format: LogFormat,
     #[serde(default)]
@@ -38,6 +42,15 @@ pub(super) struct RawConfig {
     aws: RawAws,
     #[serde(default)]
     profiles: Vec<RawProfile>,
+    #[serde(default)]
+    audit: RawAudit,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    retention: Option<String>,
+    prune_interval: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -148,6 +161,28 @@ impl RawConfig {
             self.database_url_file,
             "VAULT_DATABASE_URL",
         ));
+        let migration_database_url = if self.migration_database_url.is_some()
+            || self.migration_database_url_file.is_some()
+            || std::env::var_os("VAULT_MIGRATION_DATABASE_URL").is_some()
+        {
+            p.take(secret::resolve(
+                "migration_database_url",
+                self.migration_database_url,
+                self.migration_database_url_file,
+                "VAULT_MIGRATION_DATABASE_URL",
+            ))
+        } else {
+            None
+        };
+        let retention = self
+            .audit
+            .retention
+            .as_deref()
+            .and_then(|r| p.duration("audit.retention", r));
+        let prune_interval = p.duration(
+            "audit.prune_interval",
+            self.audit.prune_interval.as_deref().unwrap_or("1h"),
+        );
         let access_token_ttl = p.duration("access_token_ttl", &self.access_token_ttl);
         let refresh_token_ttl = p.duration("refresh_token_ttl", &self.refresh_token_ttl);
         let device_poll_interval = p.duration("device_poll_interval", &self.device_poll_interval);
@@ -185,6 +220,11 @@ impl RawConfig {
             oidc: oidc.expect("checked"),
             aws: aws.expect("checked"),
             profiles,
+            migration_database_url,
+            audit: AuditConfig {
+                retention,
+                prune_interval: prune_interval.expect("checked"),
+            },
         })
     }
 }

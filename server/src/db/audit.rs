@@ -1,38 +1,224 @@
-//! The append-only audit table.
+//! The append-only audit table and its hash chain.
 
-use sqlx::PgExecutor;
+use futures_util::stream::BoxStream;
+use sqlx::{PgConnection, PgExecutor, PgPool, Postgres, QueryBuilder};
+use time::OffsetDateTime;
 
-use crate::audit::AuditEvent;
+use crate::audit::{
+    chain::AuditRow,
+    filter::{Filter, TextMatch},
+    AuditEvent,
+};
 
-/// Appends one event. With a pool this commits on return; inside a transaction, with it.
-#[tracing::instrument(skip_all, fields(action = e.action))]
-pub async fn insert(ex: impl PgExecutor<'_>, e: &AuditEvent) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO audit_events (id, occurred_at, action, outcome, principal_id, principal, principal_kind,
-            profile, role_arn, session_name, source_identity, access_key_id, expiration, duration_seconds,
-            reason, client_addr, user_agent, request_id, details)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
-    )
-    .bind(e.id)
-    .bind(e.occurred_at)
-    .bind(e.action)
-    .bind(e.outcome.as_str())
-    .bind(e.principal_id)
-    .bind(&e.principal)
-    .bind(&e.principal_kind)
-    .bind(&e.profile)
-    .bind(&e.role_arn)
-    .bind(&e.session_name)
-    .bind(&e.source_identity)
-    .bind(&e.access_key_id)
-    .bind(e.expiration)
-    .bind(e.duration_seconds)
-    .bind(&e.reason)
-    .bind(&e.client_addr)
-    .bind(&e.user_agent)
-    .bind(&e.request_id)
-    .bind(&e.details)
-    .execute(ex)
-    .await?;
+const COLUMNS: &str = "chain_seq, id, occurred_at, action, outcome, principal_id, principal, principal_kind, \
+    profile, role_arn, session_name, source_identity, access_key_id, expiration, duration_seconds, reason, \
+    client_addr, user_agent, request_id, details, prev_hash, hash";
+
+/// Appends events at the head of the chain. Must run inside a transaction: it locks the chain
+/// head (serialising writers on every replica) until that transaction ends.
+#[tracing::instrument(skip_all, fields(events = events.len()))]
+pub async fn append(conn: &mut PgConnection, events: &[AuditEvent]) -> Result<(), sqlx::Error> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let (mut seq, mut prev): (i64, Vec<u8>) =
+        sqlx::query_as("SELECT chain_seq, hash FROM audit_chain_head WHERE id FOR UPDATE")
+            .fetch_one(&mut *conn)
+            .await?;
+    let rows: Vec<AuditRow> = events
+        .iter()
+        .map(|e| {
+            seq += 1;
+            let row = AuditRow::seal(e, seq, &prev);
+            prev.clone_from(&row.hash);
+            row
+        })
+        .collect();
+    let mut insert =
+        QueryBuilder::<Postgres>::new(format!("INSERT INTO audit_events ({COLUMNS}) "));
+    insert.push_values(&rows, |mut b, r| {
+        b.push_bind(r.chain_seq)
+            .push_bind(r.id)
+            .push_bind(r.occurred_at)
+            .push_bind(&r.action)
+            .push_bind(&r.outcome)
+            .push_bind(r.principal_id)
+            .push_bind(&r.principal)
+            .push_bind(&r.principal_kind)
+            .push_bind(&r.profile)
+            .push_bind(&r.role_arn)
+            .push_bind(&r.session_name)
+            .push_bind(&r.source_identity)
+            .push_bind(&r.access_key_id)
+            .push_bind(r.expiration)
+            .push_bind(r.duration_seconds)
+            .push_bind(&r.reason)
+            .push_bind(&r.client_addr)
+            .push_bind(&r.user_agent)
+            .push_bind(&r.request_id)
+            .push_bind(&r.details)
+            .push_bind(&r.prev_hash)
+            .push_bind(&r.hash);
+    });
+    insert.build().execute(&mut *conn).await?;
+    sqlx::query("UPDATE audit_chain_head SET chain_seq = $1, hash = $2 WHERE id")
+        .bind(seq)
+        .bind(&prev)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
+}
+
+/// Appends one event in its own transaction (committed on return).
+pub async fn append_one(pool: &PgPool, event: &AuditEvent) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    append(&mut tx, std::slice::from_ref(event)).await?;
+    tx.commit().await
+}
+
+fn push_filter(q: &mut QueryBuilder<'_, Postgres>, f: &Filter) {
+    q.push(" WHERE chain_seq IS NOT NULL");
+    let text = |q: &mut QueryBuilder<'_, Postgres>, column: &str, m: &Option<TextMatch>| match m {
+        Some(TextMatch::Exact(v)) => {
+            q.push(format!(" AND {column} = ")).push_bind(v.clone());
+        }
+        Some(TextMatch::Like(p)) => {
+            q.push(format!(" AND {column} LIKE ")).push_bind(p.clone());
+        }
+        None => {}
+    };
+    text(q, "principal", &f.principal);
+    text(q, "session_name", &f.session_name);
+    for (column, value) in [
+        ("action", &f.action),
+        ("profile", &f.profile),
+        ("outcome", &f.outcome),
+        ("client_addr", &f.source),
+        ("access_key_id", &f.access_key_id),
+    ] {
+        if let Some(v) = value {
+            q.push(format!(" AND {column} = ")).push_bind(v.clone());
+        }
+    }
+    if let Some(t) = f.since {
+        q.push(" AND occurred_at >= ").push_bind(t);
+    }
+    if let Some(t) = f.until {
+        q.push(" AND occurred_at < ").push_bind(t);
+    }
+}
+
+/// Newest first, at most `limit`, strictly before chain position `before` when given.
+#[tracing::instrument(skip_all)]
+pub async fn list(
+    ex: impl PgExecutor<'_>,
+    f: &Filter,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<AuditRow>, sqlx::Error> {
+    let mut q = QueryBuilder::new(format!("SELECT {COLUMNS} FROM audit_events"));
+    push_filter(&mut q, f);
+    if let Some(b) = before {
+        q.push(" AND chain_seq < ").push_bind(b);
+    }
+    q.push(" ORDER BY chain_seq DESC LIMIT ").push_bind(limit);
+    q.build_query_as().fetch_all(ex).await
+}
+
+/// Oldest first, strictly after chain position `after`, at most `limit`.
+#[tracing::instrument(skip_all)]
+pub async fn after(
+    ex: impl PgExecutor<'_>,
+    f: &Filter,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<AuditRow>, sqlx::Error> {
+    let mut q = QueryBuilder::new(format!("SELECT {COLUMNS} FROM audit_events"));
+    push_filter(&mut q, f);
+    q.push(" AND chain_seq > ").push_bind(after);
+    q.push(" ORDER BY chain_seq ASC LIMIT ").push_bind(limit);
+    q.build_query_as().fetch_all(ex).await
+}
+
+/// Every matching event, oldest first, as a stream (export).
+pub fn stream_filtered(
+    pool: PgPool,
+    f: Filter,
+) -> BoxStream<'static, Result<AuditRow, sqlx::Error>> {
+    Box::pin(async_stream::try_stream! {
+        let mut q = QueryBuilder::new(format!("SELECT {COLUMNS} FROM audit_events"));
+        push_filter(&mut q, &f);
+        q.push(" ORDER BY chain_seq ASC");
+        let mut rows = q.build_query_as::<AuditRow>().fetch(&pool);
+        while let Some(row) = futures_util::TryStreamExt::try_next(&mut rows).await? {
+            yield row;
+        }
+    })
+}
+
+/// Chained events with `from <= chain_seq <= to`, in chain order (verification).
+pub fn stream_range(
+    pool: &PgPool,
+    from: i64,
+    to: i64,
+) -> BoxStream<'_, Result<AuditRow, sqlx::Error>> {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!("SELECT {COLUMNS} FROM audit_events WHERE chain_seq BETWEEN $1 AND $2 ORDER BY chain_seq")
+    });
+    sqlx::query_as(SQL.as_str()).bind(from).bind(to).fetch(pool)
+}
+
+/// The chain head: the last position and its hash.
+pub async fn head(ex: impl PgExecutor<'_>) -> Result<(i64, Vec<u8>), sqlx::Error> {
+    sqlx::query_as("SELECT chain_seq, hash FROM audit_chain_head WHERE id")
+        .fetch_one(ex)
+        .await
+}
+
+/// The lowest chain position still stored.
+pub async fn first_seq(ex: impl PgExecutor<'_>) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT min(chain_seq) FROM audit_events")
+        .fetch_one(ex)
+        .await
+}
+
+/// The hash stored at one position.
+pub async fn hash_at(
+    ex: impl PgExecutor<'_>,
+    chain_seq: i64,
+) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    sqlx::query_scalar("SELECT hash FROM audit_events WHERE chain_seq = $1")
+        .bind(chain_seq)
+        .fetch_optional(ex)
+        .await
+}
+
+/// The retention checkpoint that cut the chain right after `cut_seq`, if any.
+pub async fn checkpoint(
+    ex: impl PgExecutor<'_>,
+    cut_seq: i64,
+) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    sqlx::query_scalar("SELECT cut_hash FROM audit_checkpoints WHERE cut_seq = $1")
+        .bind(cut_seq)
+        .fetch_optional(ex)
+        .await
+}
+
+/// What one retention pass removed.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Pruned {
+    pub cut_seq: i64,
+    pub cut_hash: Vec<u8>,
+    pub pruned: i64,
+}
+
+/// Removes events older than `cutoff` (through the SECURITY DEFINER `audit_prune`).
+pub async fn prune(
+    conn: &mut PgConnection,
+    cutoff: OffsetDateTime,
+) -> Result<Option<Pruned>, sqlx::Error> {
+    sqlx::query_as("SELECT cut_seq, cut_hash, pruned FROM audit_prune($1)")
+        .bind(cutoff)
+        .fetch_optional(conn)
+        .await
 }

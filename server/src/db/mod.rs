@@ -47,8 +47,12 @@ fn is_unavailable_code(code: Option<&str>) -> bool {
     matches!(code, Some(c) if c.starts_with("08") || c.starts_with("53") || c.starts_with("57") || c == "55000" || c == "3D000")
 }
 
-/// Connects the pool and brings the schema up to date.
-pub async fn connect(url: &secrecy::SecretString) -> anyhow::Result<PgPool> {
+/// Brings the schema up to date (with the migration role when one is configured), then
+/// connects the pool the server runs on.
+pub async fn connect(
+    url: &secrecy::SecretString,
+    migration_url: Option<&secrecy::SecretString>,
+) -> anyhow::Result<PgPool> {
     use anyhow::Context;
     let pool = PgPoolOptions::new()
         .max_connections(20)
@@ -56,12 +60,29 @@ pub async fn connect(url: &secrecy::SecretString) -> anyhow::Result<PgPool> {
         .connect(url.expose_secret())
         .await
         .context("cannot connect to the database (database_url)")?;
-    sqlx::migrate!("../migrations")
-        .run(&pool)
-        .await
-        .context("cannot apply database migrations")?;
+    match migration_url {
+        Some(owner) => {
+            let owner_pool = PgPoolOptions::new()
+                .max_connections(1)
+                .connect(owner.expose_secret())
+                .await
+                .context("cannot connect to the database (migration_database_url)")?;
+            MIGRATOR
+                .run(&owner_pool)
+                .await
+                .context("cannot apply database migrations")?;
+            owner_pool.close().await;
+        }
+        None => MIGRATOR
+            .run(&pool)
+            .await
+            .context("cannot apply database migrations")?,
+    }
     Ok(pool)
 }
+
+/// The schema, embedded at build time.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
 /// Whether the database answers a trivial query.
 pub async fn ping(pool: &PgPool) -> Result<(), DbError> {

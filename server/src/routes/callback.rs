@@ -129,7 +129,6 @@ async fn complete(
         .detail("flow", &pending.flow)
         .detail("groups", &who.groups)
         .detail("session_id", session_id);
-    db::audit::insert(&mut *tx, &event).await?;
     let response = match (pending.device_id, pending.client_redirect_uri.as_deref()) {
         (Some(device_id), _) => {
             if !db::device::approve(&mut *tx, device_id, session_id, now).await? {
@@ -169,6 +168,7 @@ async fn complete(
         }
         (None, None) => return Err(anyhow::anyhow!("pending login without a destination").into()),
     };
+    db::audit::append(&mut tx, &[event]).await?;
     tx.commit().await?;
     Ok(response)
 }
@@ -180,8 +180,11 @@ async fn audit_failure(
     now: time::OffsetDateTime,
 ) -> Result<(), ApiError> {
     let event = AuditEvent::new("login_failed", Outcome::Failure, meta, now).reason(reason);
-    db::audit::insert(&state.db, &event).await?;
-    Ok(())
+    state
+        .audit
+        .write(event)
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))
 }
 
 /// Tells the CLI (through its loopback) or the person (device flow) that the login failed.

@@ -1,5 +1,6 @@
 //! The one route table, and the JSON extractor whose rejections use the API's error format.
 
+mod audit;
 mod authorize;
 mod callback;
 mod credentials;
@@ -44,6 +45,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/profiles", get(profiles::list))
         .route("/v1/credentials", post(credentials::issue))
         .route("/assume-role", post(credentials::assume_role))
+        .route("/v1/audit", get(audit::list))
+        .route("/v1/audit/follow", get(audit::follow))
+        .route("/v1/audit/export", get(audit::export))
+        .route("/v1/audit/verify", get(audit::verify))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(

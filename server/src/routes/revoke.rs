@@ -39,7 +39,7 @@ pub async fn revoke(
             let event = AuditEvent::new("logout", Outcome::Success, &meta, now)
                 .principal(Some(s.principal_id), &s.display, &s.kind)
                 .detail("session_id", session_id);
-            db::audit::insert(&mut *tx, &event).await?;
+            db::audit::append(&mut tx, &[event]).await?;
         }
     }
     tx.commit().await?;

@@ -130,7 +130,7 @@ async fn refresh(
             if let Some(s) = who {
                 event = event.principal(Some(s.principal_id), &s.display, &s.kind);
             }
-            db::audit::insert(&mut *tx, &event).await?;
+            db::audit::append(&mut tx, &[event]).await?;
             tx.commit().await?;
             return Err(OAuthError::new(
                 "invalid_grant",
@@ -148,7 +148,7 @@ async fn refresh(
     let event = AuditEvent::new("token_refresh", Outcome::Success, meta, now)
         .principal(Some(s.principal_id), &s.display, &s.kind)
         .detail("session_id", session_id);
-    db::audit::insert(&mut *tx, &event).await?;
+    db::audit::append(&mut tx, &[event]).await?;
     tx.commit().await?;
     Ok(tokens)
 }

@@ -3,6 +3,12 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub mod chain;
+pub mod filter;
+pub mod retention;
+pub mod verify;
+pub mod writer;
+
 use crate::{auth::Caller, request_meta::RequestMeta};
 
 /// How a decision ended.

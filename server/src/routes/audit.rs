@@ -1,0 +1,246 @@
+//! The admin audit API: query, follow, export and verify the trail. Admins only; a refused
+//! attempt is itself an event.
+
+use std::time::Duration;
+
+use axum::{
+    body::Body,
+    extract::{rejection::QueryRejection, Query, State},
+    http::header,
+    response::{IntoResponse, Response},
+    Json,
+};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use vault_api::audit::{AuditEventView, AuditPage, VerifyReport};
+
+use crate::{
+    audit::{
+        chain::{format_time, AuditRow},
+        filter::{Filter, FilterParams},
+        verify, AuditEvent, Outcome,
+    },
+    auth::Caller,
+    clock, db,
+    error::ApiError,
+    request_meta::RequestMeta,
+    state::AppState,
+};
+
+const MAX_LIMIT: i64 = 1000;
+const FOLLOW_BATCH: i64 = 500;
+const FOLLOW_MAX_WAIT: i64 = 60;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ListParams {
+    #[serde(flatten)]
+    filter: FilterParams,
+    // Numbers arrive as strings: serde_urlencoded cannot type them next to a flattened struct.
+    limit: Option<String>,
+    cursor: Option<String>,
+    after: Option<String>,
+    wait: Option<String>,
+    from_seq: Option<String>,
+    to_seq: Option<String>,
+}
+
+/// An optional whole-number parameter; the error names it.
+fn number(name: &str, value: &Option<String>) -> Result<Option<i64>, ApiError> {
+    match value.as_deref().filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| ApiError::BadRequest(format!("{name}: `{v}` is not a whole number"))),
+    }
+}
+
+/// Admins only: anyone else gets 403 and an `admin_denied` event.
+async fn require_admin(
+    state: &AppState,
+    caller: &Caller,
+    meta: &RequestMeta,
+    what: &str,
+) -> Result<(), ApiError> {
+    if caller
+        .groups
+        .iter()
+        .any(|g| state.config.admin_groups.contains(g))
+    {
+        return Ok(());
+    }
+    let message = format!(
+        "only members of the admin groups [{}] may {what}",
+        state.config.admin_groups.join(", ")
+    );
+    let event = AuditEvent::new("admin_denied", Outcome::Denied, meta, clock::now())
+        .by(caller)
+        .reason(&message)
+        .detail("attempted", what);
+    write(state, event).await?;
+    Err(ApiError::Forbidden {
+        code: "not_admin",
+        message,
+    })
+}
+
+async fn write(state: &AppState, event: AuditEvent) -> Result<(), ApiError> {
+    state
+        .audit
+        .write(event)
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))
+}
+
+fn parse(
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<(ListParams, Filter), ApiError> {
+    let Query(p) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let filter = p.filter.parse(clock::now()).map_err(ApiError::BadRequest)?;
+    Ok((p, filter))
+}
+
+/// `GET /v1/audit`: newest first, keyset pagination on the chain position.
+pub async fn list(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    caller: Caller,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<AuditPage>, ApiError> {
+    require_admin(&state, &caller, &meta, "read the audit trail").await?;
+    let (p, filter) = parse(params)?;
+    let limit = number("limit", &p.limit)?.unwrap_or(50);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::BadRequest(format!(
+            "limit must be between 1 and {MAX_LIMIT}"
+        )));
+    }
+    let before = number("cursor", &p.cursor)?;
+    let mut rows = db::audit::list(&state.db, &filter, before, limit + 1).await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = more
+        .then(|| rows.last().map(|r| r.chain_seq.to_string()))
+        .flatten();
+    let event = AuditEvent::new("audit_query", Outcome::Success, &meta, clock::now())
+        .by(&caller)
+        .detail("filter", &p.filter)
+        .detail("returned", rows.len());
+    write(&state, event).await?;
+    Ok(Json(AuditPage {
+        events: rows.iter().map(view).collect(),
+        next_cursor,
+    }))
+}
+
+/// `GET /v1/audit/follow`: long poll for events after a position, oldest first.
+pub async fn follow(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    caller: Caller,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<AuditPage>, ApiError> {
+    require_admin(&state, &caller, &meta, "follow the audit trail").await?;
+    let (p, filter) = parse(params)?;
+    let after = match number("after", &p.after)? {
+        Some(a) => a,
+        None => db::audit::head(&state.db).await?.0,
+    };
+    let wait = number("wait", &p.wait)?
+        .unwrap_or(25)
+        .clamp(0, FOLLOW_MAX_WAIT);
+    let wait = Duration::from_secs(wait as u64);
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let rows = db::audit::after(&state.db, &filter, after, FOLLOW_BATCH).await?;
+        if !rows.is_empty() || tokio::time::Instant::now() >= deadline {
+            let next = rows.last().map_or(after, |r| r.chain_seq);
+            return Ok(Json(AuditPage {
+                events: rows.iter().map(view).collect(),
+                next_cursor: Some(next.to_string()),
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// `GET /v1/audit/export`: JSON lines, oldest first, streamed.
+pub async fn export(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    caller: Caller,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    require_admin(&state, &caller, &meta, "export the audit trail").await?;
+    let (p, filter) = parse(params)?;
+    let event = AuditEvent::new("audit_export", Outcome::Success, &meta, clock::now())
+        .by(&caller)
+        .detail("filter", &p.filter);
+    write(&state, event).await?;
+    let lines = db::audit::stream_filtered(state.db.clone(), filter).map(|row| {
+        row.map(|r| {
+            let mut line = serde_json::to_vec(&view(&r)).expect("serialisable");
+            line.push(b'\n');
+            line
+        })
+    });
+    Ok((
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        Body::from_stream(lines),
+    )
+        .into_response())
+}
+
+/// `GET /v1/audit/verify`: recomputes the chain and reports the first broken link.
+pub async fn verify(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    caller: Caller,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<VerifyReport>, ApiError> {
+    require_admin(&state, &caller, &meta, "verify the audit trail").await?;
+    let (p, _) = parse(params)?;
+    let (from, to) = (
+        number("from_seq", &p.from_seq)?,
+        number("to_seq", &p.to_seq)?,
+    );
+    let report = verify::verify(&state.db, from, to).await?;
+    let outcome = if report.ok {
+        Outcome::Success
+    } else {
+        Outcome::Failure
+    };
+    let event = AuditEvent::new("audit_verify", outcome, &meta, clock::now())
+        .by(&caller)
+        .detail("checked", report.checked)
+        .detail("broken", &report.broken);
+    write(&state, event).await?;
+    Ok(Json(report))
+}
+
+/// The API's view of a stored event.
+pub fn view(r: &AuditRow) -> AuditEventView {
+    AuditEventView {
+        chain_seq: r.chain_seq,
+        id: r.id.to_string(),
+        time: format_time(r.occurred_at),
+        action: r.action.clone(),
+        outcome: r.outcome.clone(),
+        principal: r.principal.clone(),
+        principal_kind: r.principal_kind.clone(),
+        principal_id: r.principal_id.map(|p| p.to_string()),
+        profile: r.profile.clone(),
+        role_arn: r.role_arn.clone(),
+        session_name: r.session_name.clone(),
+        source_identity: r.source_identity.clone(),
+        access_key_id: r.access_key_id.clone(),
+        expiration: r.expiration.map(format_time),
+        duration_seconds: r.duration_seconds,
+        reason: r.reason.clone(),
+        client_addr: r.client_addr.clone(),
+        user_agent: r.user_agent.clone(),
+        request_id: r.request_id.clone(),
+        details: r.details.clone(),
+        hash: hex::encode(&r.hash),
+    }
+}
