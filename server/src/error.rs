@@ -120,6 +120,22 @@ impl OAuthError {
     }
 }
 
+impl OAuthError {
+    /// The CLI is the only client: anything else is `invalid_client` (RFC 6749 §5.2).
+    pub fn check_client(client_id: Option<&str>) -> Result<(), OAuthError> {
+        if client_id == Some(vault_api::CLI_CLIENT_ID) {
+            return Ok(());
+        }
+        Err(OAuthError::new(
+            "invalid_client",
+            format!(
+                "unknown client; the only client is `{}`",
+                vault_api::CLI_CLIENT_ID
+            ),
+        ))
+    }
+}
+
 impl From<ApiError> for OAuthError {
     fn from(e: ApiError) -> Self {
         match e {

@@ -12,7 +12,7 @@ use axum::{
 };
 use rand::Rng;
 use serde::Deserialize;
-use vault_api::{DeviceAuthorizationResponse, CLI_CLIENT_ID};
+use vault_api::DeviceAuthorizationResponse;
 
 use crate::{
     clock,
@@ -43,12 +43,7 @@ pub async fn authorize_device(
     form: Result<Form<DeviceRequest>, FormRejection>,
 ) -> Result<Response, OAuthError> {
     let Form(f) = form?;
-    if f.client_id.as_deref() != Some(CLI_CLIENT_ID) {
-        return Err(OAuthError::new(
-            "invalid_client",
-            format!("unknown client; the only client is `{CLI_CLIENT_ID}`"),
-        ));
-    }
+    OAuthError::check_client(f.client_id.as_deref())?;
     let now = clock::now();
     let device_code = secrets::random_token("tvd_");
     let user_code = new_user_code();

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
-use vault_api::{TokenResponse, CLI_CLIENT_ID, GRANT_DEVICE_CODE};
+use vault_api::{TokenResponse, GRANT_DEVICE_CODE};
 
 use crate::{
     audit::{AuditEvent, Outcome},
@@ -39,12 +39,7 @@ pub async fn token(
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> Result<Response, OAuthError> {
     let Form(f) = form?;
-    if f.client_id.as_deref() != Some(CLI_CLIENT_ID) {
-        return Err(OAuthError::new(
-            "invalid_client",
-            format!("unknown client; the only client is `{CLI_CLIENT_ID}`"),
-        ));
-    }
+    OAuthError::check_client(f.client_id.as_deref())?;
     let now = clock::now();
     let tokens = match f.grant_type.as_deref() {
         Some("authorization_code") => redeem_code(&state, &f, now).await?,
