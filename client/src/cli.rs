@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::command::{credential_process, exec, export, list, login, logout, whoami};
+use crate::command::{audit, credential_process, exec, export, list, login, logout, whoami};
 use crate::config::{self, ServerUrl};
 use crate::store::Store;
 
@@ -51,6 +51,8 @@ enum Command {
     Export(export::Cmd),
     /// Print credentials for the AWS SDKs' `credential_process` setting
     CredentialProcess(credential_process::Cmd),
+    /// Search, follow, verify and export the audit log (admins)
+    Audit(Box<audit::Cmd>),
 }
 
 impl Cli {
@@ -66,6 +68,7 @@ impl Cli {
             Command::Logout(cmd) => with_runtime(g, |server, store| cmd.run(server, store)),
             Command::Whoami(cmd) => with_runtime(g, |server, store| cmd.run(server, store)),
             Command::List(cmd) => with_runtime(g, |server, store| cmd.run(server, store)),
+            Command::Audit(cmd) => on_runtime(g, |server, store| cmd.run(server, store)),
         }
     }
 }
@@ -109,16 +112,24 @@ fn usage_text(rendered: &str) -> (String, String) {
     (message, hint)
 }
 
-/// Opens the server's store, then runs `command` on a fresh runtime. The store is opened first
-/// because choosing the keyring may talk to the Secret Service, which must not run inside one.
+/// Runs a command on a fresh runtime (see [`on_runtime`]); it succeeds with exit code 0.
 fn with_runtime<F, Fut>(globals: &Globals, command: F) -> anyhow::Result<ExitCode>
 where
     F: FnOnce(ServerUrl, Store) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
+    on_runtime(globals, command).map(|()| ExitCode::SUCCESS)
+}
+
+/// Opens the server's store, then runs `command` on a fresh runtime. The store is opened first
+/// because choosing the keyring may talk to the Secret Service, which must not run inside one.
+fn on_runtime<T, F, Fut>(globals: &Globals, command: F) -> anyhow::Result<T>
+where
+    F: FnOnce(ServerUrl, Store) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
     let (server, store) = globals.open()?;
-    crate::runtime()?.block_on(command(server, store))?;
-    Ok(ExitCode::SUCCESS)
+    crate::runtime()?.block_on(command(server, store))
 }
 
 #[cfg(test)]

@@ -141,6 +141,41 @@ impl Http {
             .map(drop)
     }
 
+    /// `GET` of a full URL (a query attached, see [`with_query`]) with a bearer token; `timeout`
+    /// replaces the usual 30 s for slow answers (long polls, verifying a long chain).
+    pub async fn get_url<T: DeserializeOwned>(
+        &self,
+        url: Url,
+        bearer: &str,
+        timeout: Option<Duration>,
+    ) -> Result<T, ApiError> {
+        let mut req = self.client.get(url).bearer_auth(bearer);
+        if let Some(timeout) = timeout {
+            req = req.timeout(timeout);
+        }
+        self.json(req).await
+    }
+
+    /// `GET` of a full URL whose successful answer the caller reads itself, e.g. chunk by chunk.
+    /// `timeout` bounds the whole exchange, body included.
+    pub async fn open(
+        &self,
+        url: Url,
+        bearer: &str,
+        timeout: Duration,
+    ) -> Result<reqwest::Response, ApiError> {
+        let req = self.client.get(url).bearer_auth(bearer).timeout(timeout);
+        self.respond(req).await
+    }
+
+    /// The error for a body that stopped arriving: the server is as good as unreachable.
+    pub fn cut_off(&self, source: reqwest::Error) -> ApiError {
+        ApiError::Unreachable {
+            server: self.server.to_string(),
+            source: source.without_url(),
+        }
+    }
+
     async fn json<T: DeserializeOwned>(&self, req: RequestBuilder) -> Result<T, ApiError> {
         let (status, body) = self.send(req).await?;
         serde_json::from_str(&body).map_err(|source| ApiError::Decode {
@@ -150,11 +185,16 @@ impl Http {
     }
 
     async fn send(&self, req: RequestBuilder) -> Result<(StatusCode, String), ApiError> {
-        let unreachable = |e: reqwest::Error| ApiError::Unreachable {
-            server: self.server.to_string(),
-            source: e.without_url(),
-        };
-        let resp = req.send().await.map_err(unreachable)?;
+        let resp = self.respond(req).await?;
+        let status = resp.status();
+        let body = resp.text().await.map_err(|e| self.cut_off(e))?;
+        Ok((status, body))
+    }
+
+    /// Sends `req`; a redirect or an unsuccessful status becomes an error (its body read for the
+    /// server's message), a success is handed back unread.
+    async fn respond(&self, req: RequestBuilder) -> Result<reqwest::Response, ApiError> {
+        let resp = req.send().await.map_err(|e| self.cut_off(e))?;
         let status = resp.status();
         if status.is_redirection() {
             let location = resp
@@ -168,12 +208,20 @@ impl Http {
                 location,
             });
         }
-        let body = resp.text().await.map_err(unreachable)?;
         if status.is_success() {
-            return Ok((status, body));
+            return Ok(resp);
         }
+        let body = resp.text().await.map_err(|e| self.cut_off(e))?;
         Err(error_from(status, &body))
     }
+}
+
+/// `url` with `query` appended, each pair form-encoded; an empty query adds nothing (not even `?`).
+pub fn with_query(mut url: Url, query: &[(&str, String)]) -> Url {
+    if !query.is_empty() {
+        url.query_pairs_mut().extend_pairs(query);
+    }
+    url
 }
 
 fn with_bearer(req: RequestBuilder, bearer: Option<&str>) -> RequestBuilder {

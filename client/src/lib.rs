@@ -14,6 +14,7 @@ pub mod error;
 pub mod http;
 pub mod session;
 pub mod store;
+pub mod table;
 
 use std::process::ExitCode;
 
@@ -40,11 +41,18 @@ pub fn main() -> ExitCode {
 
 /// Writes command output to stdout; a reader that went away (`vault list | head -1`) is not an error.
 pub fn print_out(text: &str) -> anyhow::Result<()> {
+    write_out(text).map(drop)
+}
+
+/// Like [`print_out`], telling whether the reader is still there (`false` once it went away), so
+/// that a command printing without end (`vault audit --follow | head`) can stop.
+pub fn write_out(text: &str) -> anyhow::Result<bool> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(()),
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(e.into()),
     }
 }
 

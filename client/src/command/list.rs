@@ -30,7 +30,7 @@ impl Cmd {
     }
 }
 
-/// Left-aligned columns separated by two spaces, with a header row.
+/// The profiles under a header row, in aligned columns.
 fn table(profiles: &[ProfileInfo]) -> String {
     let mut rows = vec![["PROFILE", "ROLE", "REGION", "DEFAULT", "MAX"].map(String::from)];
     for p in profiles {
@@ -42,23 +42,7 @@ fn table(profiles: &[ProfileInfo]) -> String {
             display_seconds(p.max_duration_seconds),
         ]);
     }
-    let mut widths = [0usize; 5];
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for row in &rows {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .map(|(cell, w)| format!("{cell:<w$}"))
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
+    crate::table::render(&rows)
 }
 
 #[cfg(test)]

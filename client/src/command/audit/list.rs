@@ -1,0 +1,492 @@
+//! `vault audit [filters] [--limit N] [--json] [--follow]`: the newest matching events as a table
+//! or JSON lines, and with `--follow` every new one after them as it happens.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use time::format_description::well_known::Rfc3339;
+use time::{OffsetDateTime, UtcOffset};
+use vault_api::audit::{AuditEventView, AuditPage};
+
+use super::{endpoint, is_transient, Filters};
+use crate::auth::Authenticator;
+use crate::error::one_line;
+use crate::http::Http;
+use crate::table::Columns;
+
+/// The server's largest page (`limit` 1..=1000).
+const MAX_PAGE: usize = 1000;
+/// How long one follow request may wait on the server for new events (seconds).
+const FOLLOW_WAIT_SECS: u64 = 25;
+/// A follow request's whole budget: the wait plus the usual 30 s.
+const FOLLOW_TIMEOUT: Duration = Duration::from_secs(FOLLOW_WAIT_SECS + 30);
+
+const HEADER: [&str; 7] = [
+    "TIME",
+    "PRINCIPAL",
+    "ACTION",
+    "PROFILE",
+    "OUTCOME",
+    "ACCESS KEY",
+    "REASON",
+];
+/// Column widths `--follow` starts from, so that most later rows line up with the first ones.
+const FOLLOW_WIDTHS: [usize; 6] = [20, 24, 17, 10, 7, 20];
+/// Longest cells shown in the table; `--json` has everything.
+const MAX_PRINCIPAL: usize = 40;
+const MAX_NAME: usize = 24;
+const MAX_REASON: usize = 60;
+
+/// Flags of the bare `vault audit` (no argument group of its own: it is flattened into
+/// `audit::Cmd`, whose group would have the same name).
+#[derive(Debug, clap::Args)]
+#[group(skip)]
+pub struct Cmd {
+    /// How many events to show, newest first (more than one page is fetched page by page)
+    #[arg(long, value_name = "N", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    limit: u32,
+    /// One JSON object (an audit event) per line instead of a table
+    #[arg(long)]
+    json: bool,
+    /// Show the newest events oldest first, then keep printing new ones as they happen (Ctrl-C ends it)
+    #[arg(long, conflicts_with = "until")]
+    follow: bool,
+    /// Last, so that the flags above are not listed under its heading.
+    #[command(flatten)]
+    pub(super) filters: Filters,
+}
+
+impl Cmd {
+    pub async fn run(self, http: &Http, auth: &Authenticator<'_>) -> anyhow::Result<()> {
+        self.filters.check(OffsetDateTime::now_utc())?;
+        if self.follow {
+            return self.follow(http, auth).await;
+        }
+        let (events, more) = newest(http, auth, &self.filters, self.limit).await?;
+        if events.is_empty() {
+            let which = if self.filters.is_empty() {
+                ""
+            } else {
+                " these filters"
+            };
+            eprintln!("No audit events match{which}.");
+            return Ok(());
+        }
+        let text = if self.json {
+            json_lines(&events)?
+        } else {
+            table(&events)
+        };
+        if crate::write_out(&text)? && more {
+            eprintln!(
+                "More events match than the {} shown: raise --limit, narrow the filters, or run `vault audit export` for all of them.",
+                events.len()
+            );
+        }
+        Ok(())
+    }
+
+    /// Prints the newest events oldest first, then long-polls for new ones until interrupted or
+    /// until stdout's reader goes away. Transient failures are retried with a growing pause.
+    async fn follow(&self, http: &Http, auth: &Authenticator<'_>) -> anyhow::Result<()> {
+        let (mut backlog, _) = newest(http, auth, &self.filters, self.limit).await?;
+        backlog.reverse();
+        let mut rows = vec![header()];
+        rows.extend(backlog.iter().map(cells));
+        let printer = Printer {
+            json: self.json,
+            columns: Columns::fit(&rows).at_least(&FOLLOW_WIDTHS),
+        };
+        let mut text = printer.header();
+        for event in &backlog {
+            text.push_str(&printer.event(event)?);
+        }
+        if !crate::write_out(&text)? {
+            return Ok(());
+        }
+        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            eprintln!("Following new events; Ctrl-C to stop.");
+        }
+        // With nothing seen yet, start from the beginning rather than the head: the filters are
+        // the same, so only events that arrived since the first request can come back.
+        let mut last = backlog.last().map_or(0, |e| e.chain_seq);
+        let mut after = last.to_string();
+        let mut backoff = Backoff::default();
+        loop {
+            let mut query = self.filters.query();
+            query.push(("after", after.clone()));
+            query.push(("wait", FOLLOW_WAIT_SECS.to_string()));
+            let url = endpoint(http.server(), "v1/audit/follow", &query);
+            let answer = auth
+                .call(|token| {
+                    let url = url.clone();
+                    async move {
+                        http.get_url::<AuditPage>(url, &token, Some(FOLLOW_TIMEOUT))
+                            .await
+                    }
+                })
+                .await;
+            let page = match answer {
+                Ok(page) => page,
+                Err(err) if is_transient(&err) => {
+                    let pause = backoff.next_pause();
+                    eprintln!(
+                        "warning: following paused: {}; retrying in {}s",
+                        one_line(&err),
+                        pause.as_secs()
+                    );
+                    tokio::time::sleep(pause).await;
+                    continue;
+                }
+                Err(err) => return Err(err).context("following the audit log"),
+            };
+            if backoff.reset() {
+                eprintln!("Reconnected; following again.");
+            }
+            let mut text = String::new();
+            for event in &page.events {
+                if event.chain_seq > last {
+                    text.push_str(&printer.event(event)?);
+                    last = event.chain_seq;
+                }
+            }
+            if !text.is_empty() && !crate::write_out(&text)? {
+                return Ok(());
+            }
+            after = match page.next_cursor {
+                Some(next) => next,
+                None if last > 0 => last.to_string(),
+                None => after,
+            };
+        }
+    }
+}
+
+/// Up to `limit` matching events, newest first, fetched page by page; and whether more match.
+async fn newest(
+    http: &Http,
+    auth: &Authenticator<'_>,
+    filters: &Filters,
+    limit: u32,
+) -> anyhow::Result<(Vec<AuditEventView>, bool)> {
+    let limit = limit as usize;
+    let mut events: Vec<AuditEventView> = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let want = (limit - events.len()).min(MAX_PAGE);
+        let url = endpoint(
+            http.server(),
+            "v1/audit",
+            &page_query(filters, want, cursor.as_deref()),
+        );
+        let page: AuditPage = auth
+            .call(|token| {
+                let url = url.clone();
+                async move { http.get_url(url, &token, None).await }
+            })
+            .await
+            .context("reading the audit log")?;
+        let got = page.events.len();
+        let room = limit - events.len();
+        events.extend(page.events.into_iter().take(room));
+        match page.next_cursor {
+            // A page that brings nothing or the same cursor again would loop for ever.
+            Some(next) if got > 0 && cursor.as_ref() != Some(&next) => {
+                if events.len() >= limit {
+                    return Ok((events, true));
+                }
+                cursor = Some(next);
+            }
+            _ => return Ok((events, false)),
+        }
+    }
+}
+
+/// The query of one `GET /v1/audit` page.
+fn page_query(
+    filters: &Filters,
+    limit: usize,
+    cursor: Option<&str>,
+) -> Vec<(&'static str, String)> {
+    let mut query = filters.query();
+    query.push(("limit", limit.to_string()));
+    if let Some(cursor) = cursor {
+        query.push(("cursor", cursor.to_owned()));
+    }
+    query
+}
+
+/// Prints `--follow`'s events one at a time in the columns chosen at the start.
+struct Printer {
+    json: bool,
+    columns: Columns,
+}
+
+impl Printer {
+    fn header(&self) -> String {
+        if self.json {
+            String::new()
+        } else {
+            self.columns.line(&header())
+        }
+    }
+
+    fn event(&self, event: &AuditEventView) -> anyhow::Result<String> {
+        if self.json {
+            json_lines(std::slice::from_ref(event))
+        } else {
+            Ok(self.columns.line(&cells(event)))
+        }
+    }
+}
+
+/// One JSON document per event, one per line.
+fn json_lines(events: &[AuditEventView]) -> anyhow::Result<String> {
+    let mut out = String::new();
+    for event in events {
+        out.push_str(&serde_json::to_string(event)?);
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// The events under a header row, in aligned columns.
+fn table(events: &[AuditEventView]) -> String {
+    let mut rows = vec![header()];
+    rows.extend(events.iter().map(cells));
+    crate::table::render(&rows)
+}
+
+fn header() -> Vec<String> {
+    HEADER.map(String::from).to_vec()
+}
+
+/// An event's table cells: missing values as `-` (a missing reason left blank), long ones cut
+/// short, and nothing that could move a terminal's cursor or reorder its text.
+fn cells(e: &AuditEventView) -> Vec<String> {
+    let or_dash =
+        |value: &Option<String>, max| value.as_deref().map_or("-".into(), |v| cell(v, max));
+    let principal = match (&e.principal, &e.principal_id, e.principal_kind.as_deref()) {
+        (Some(p), _, _) | (None, Some(p), _) => cell(p, MAX_PRINCIPAL),
+        (None, None, Some("system")) => "(system)".into(),
+        (None, None, _) => "-".into(),
+    };
+    vec![
+        display_time(&e.time),
+        principal,
+        cell(&e.action, MAX_NAME),
+        or_dash(&e.profile, MAX_NAME),
+        cell(&e.outcome, MAX_NAME),
+        or_dash(&e.access_key_id, MAX_NAME),
+        e.reason
+            .as_deref()
+            .map_or(String::new(), |r| cell(r, MAX_REASON)),
+    ]
+}
+
+/// `2024-05-01T12:00:03Z`: UTC to the second (the same form `--since` takes); an unreadable time
+/// is shown as sent.
+fn display_time(text: &str) -> String {
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    OffsetDateTime::parse(text, &Rfc3339)
+        .ok()
+        .and_then(|t| t.to_offset(UtcOffset::UTC).format(&format).ok())
+        .unwrap_or_else(|| cell(text, 32))
+}
+
+/// `text` made safe and short for one table cell: line breaks and tabs become spaces, other
+/// control and bidirectional-override characters are shown escaped, and past `max` characters
+/// the rest is replaced by `…`.
+fn cell(text: &str, max: usize) -> String {
+    let mut safe = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\r' | '\t' => safe.push(' '),
+            c if c.is_control() || is_bidi_control(c) => safe.extend(c.escape_default()),
+            c => safe.push(c),
+        }
+    }
+    if safe.chars().count() <= max {
+        return safe;
+    }
+    let mut short: String = safe.chars().take(max.saturating_sub(1)).collect();
+    short.push('…');
+    short
+}
+
+/// Characters that reorder the text around them on screen (Trojan Source).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Pauses between retries: 1 s, doubling up to 30 s, back to 1 s after a success.
+#[derive(Debug, Default)]
+struct Backoff {
+    failures: u32,
+}
+
+impl Backoff {
+    fn next_pause(&mut self) -> Duration {
+        let secs = 1u64 << self.failures.min(5);
+        self.failures += 1;
+        Duration::from_secs(secs.min(30))
+    }
+
+    /// Starts over; tells whether there had been failures.
+    fn reset(&mut self) -> bool {
+        std::mem::take(&mut self.failures) > 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event() -> AuditEventView {
+        AuditEventView {
+            chain_seq: 42,
+            id: "0b9f4c1e-8d7a-4a53-9d0e-3c2b1a0f9e8d".into(),
+            time: "2026-11-28T12:34:56.789012Z".into(),
+            action: "credentials_issue".into(),
+            outcome: "success".into(),
+            principal: Some("alice@example.com".into()),
+            principal_kind: Some("user".into()),
+            principal_id: Some("7c1e…".into()),
+            profile: Some("dev".into()),
+            role_arn: Some("arn:aws:iam::123456789012:role/team-dev".into()),
+            session_name: Some("alice".into()),
+            source_identity: Some("alice@example.com".into()),
+            access_key_id: Some("ASIAEXAMPLE123456789".into()),
+            expiration: Some("2026-11-28T13:34:56Z".into()),
+            duration_seconds: Some(3600),
+            reason: None,
+            client_addr: Some("127.0.0.1".into()),
+            user_agent: Some("vault/0.1.0".into()),
+            request_id: None,
+            details: serde_json::json!({}),
+            hash: "ab".repeat(32),
+        }
+    }
+
+    #[test]
+    fn an_event_is_a_table_row_with_the_time_in_utc_to_the_second() {
+        let out = table(&[event()]);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines[0],
+            "TIME                  PRINCIPAL          ACTION             PROFILE  OUTCOME  ACCESS KEY            REASON"
+        );
+        assert_eq!(
+            lines[1],
+            "2026-11-28T12:34:56Z  alice@example.com  credentials_issue  dev      success  ASIAEXAMPLE123456789"
+        );
+    }
+
+    #[test]
+    fn missing_fields_show_as_a_dash_and_a_missing_reason_as_nothing() {
+        let e = AuditEventView {
+            action: "server_start".into(),
+            principal: None,
+            principal_id: None,
+            principal_kind: None,
+            profile: None,
+            access_key_id: None,
+            reason: None,
+            ..event()
+        };
+        assert_eq!(
+            cells(&e),
+            [
+                "2026-11-28T12:34:56Z",
+                "-",
+                "server_start",
+                "-",
+                "success",
+                "-",
+                ""
+            ]
+        );
+        let system = AuditEventView {
+            principal_kind: Some("system".into()),
+            ..e
+        };
+        assert_eq!(cells(&system)[1], "(system)");
+    }
+
+    #[test]
+    fn a_time_with_an_offset_is_shown_in_utc_and_an_unreadable_one_as_sent() {
+        assert_eq!(
+            display_time("2026-11-28T14:00:00.5+02:00"),
+            "2026-11-28T12:00:00Z"
+        );
+        assert_eq!(display_time("yesterday"), "yesterday");
+    }
+
+    #[test]
+    fn a_long_reason_is_cut_short_on_one_line() {
+        let e = AuditEventView {
+            outcome: "denied".into(),
+            reason: Some(format!("not in group ops\n{}", "x".repeat(100))),
+            ..event()
+        };
+        let reason = cells(&e).pop().unwrap();
+        assert_eq!(reason.chars().count(), MAX_REASON);
+        assert!(reason.starts_with("not in group ops x"), "{reason}");
+        assert!(reason.ends_with('…'), "{reason}");
+    }
+
+    #[test]
+    fn terminal_escapes_and_bidi_overrides_in_a_cell_are_shown_escaped() {
+        assert_eq!(cell("dev\u{1b}[2J", 40), "dev\\u{1b}[2J");
+        assert_eq!(cell("ab\u{202e}cd", 40), "ab\\u{202e}cd");
+    }
+
+    #[test]
+    fn json_output_is_one_event_per_line_that_reads_back_the_same() {
+        let out = json_lines(&[event(), event()]).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 2);
+        let back: AuditEventView = serde_json::from_str(lines[0]).unwrap();
+        assert_eq!(back, event());
+    }
+
+    #[test]
+    fn a_page_asks_for_what_is_still_wanted_and_passes_the_cursor_back() {
+        let filters = Filters::default();
+        assert_eq!(page_query(&filters, 50, None), [("limit", "50".to_owned())]);
+        assert_eq!(
+            page_query(&filters, 1000, Some("c1")),
+            [("limit", "1000".to_owned()), ("cursor", "c1".to_owned())]
+        );
+    }
+
+    #[test]
+    fn follow_prints_rows_in_the_columns_of_the_first_ones() {
+        let printer = Printer {
+            json: false,
+            columns: Columns::fit(&[header()]).at_least(&FOLLOW_WIDTHS),
+        };
+        let head = printer.header();
+        let row = printer.event(&event()).unwrap();
+        assert_eq!(head.find("ACTION"), row.find("credentials_issue"));
+        assert_eq!(head.find("ACCESS KEY"), row.find("ASIA"));
+    }
+
+    #[test]
+    fn retries_pause_from_one_second_doubling_to_at_most_thirty() {
+        let mut backoff = Backoff::default();
+        let pauses: Vec<u64> = (0..8).map(|_| backoff.next_pause().as_secs()).collect();
+        assert_eq!(pauses, [1, 2, 4, 8, 16, 30, 30, 30]);
+        assert!(backoff.reset());
+        assert!(!backoff.reset());
+        assert_eq!(backoff.next_pause().as_secs(), 1);
+    }
+
+    #[test]
+    fn the_limit_must_be_at_least_one() {
+        use clap::Parser;
+        assert!(super::super::Cmd::try_parse_from(["audit", "--limit", "0"]).is_err());
+        assert!(super::super::Cmd::try_parse_from(["audit", "--follow", "--until", "1h"]).is_err());
+    }
+}
