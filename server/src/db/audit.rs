@@ -21,11 +21,27 @@ pub async fn append(conn: &mut PgConnection, events: &[AuditEvent]) -> Result<()
     if events.is_empty() {
         return Ok(());
     }
-    let (mut seq, mut prev): (i64, Vec<u8>) =
+    let (seq, prev): (i64, Vec<u8>) =
         sqlx::query_as("SELECT chain_seq, hash FROM audit_chain_head WHERE id FOR UPDATE")
             .fetch_one(&mut *conn)
             .await?;
-    let rows: Vec<AuditRow> = events
+    let rows = seal_after(events, seq, prev);
+    let last = rows.last().expect("events is not empty");
+    let mut insert =
+        QueryBuilder::<Postgres>::new(format!("INSERT INTO audit_events ({COLUMNS}) "));
+    push_rows(&mut insert, &rows);
+    insert.build().execute(&mut *conn).await?;
+    sqlx::query("UPDATE audit_chain_head SET chain_seq = $1, hash = $2 WHERE id")
+        .bind(last.chain_seq)
+        .bind(&last.hash)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Places events after the head (`seq`, `prev`) and seals them.
+pub fn seal_after(events: &[AuditEvent], mut seq: i64, mut prev: Vec<u8>) -> Vec<AuditRow> {
+    events
         .iter()
         .map(|e| {
             seq += 1;
@@ -33,10 +49,45 @@ pub async fn append(conn: &mut PgConnection, events: &[AuditEvent]) -> Result<()
             prev.clone_from(&row.hash);
             row
         })
-        .collect();
-    let mut insert =
-        QueryBuilder::<Postgres>::new(format!("INSERT INTO audit_events ({COLUMNS}) "));
-    insert.push_values(&rows, |mut b, r| {
+        .collect()
+}
+
+/// Appends sealed `rows` only if the chain head is still (`head_seq`, `head_hash`), in one
+/// autocommitted statement: the head moves and the rows land together, or nothing happens
+/// (another writer got there first) and `false` tells the caller to re-read the head.
+#[tracing::instrument(skip_all, fields(events = rows.len()))]
+pub async fn append_if_head(
+    pool: &PgPool,
+    rows: &[AuditRow],
+    head_seq: i64,
+    head_hash: &[u8],
+) -> Result<bool, sqlx::Error> {
+    let Some(last) = rows.last() else {
+        return Ok(true);
+    };
+    let mut q =
+        QueryBuilder::<Postgres>::new("WITH moved AS (UPDATE audit_chain_head SET chain_seq = ");
+    q.push_bind(last.chain_seq)
+        .push(", hash = ")
+        .push_bind(&last.hash)
+        .push(" WHERE id AND chain_seq = ")
+        .push_bind(head_seq)
+        .push(" AND hash = ")
+        .push_bind(head_hash)
+        .push(format!(
+            " RETURNING 1) INSERT INTO audit_events ({COLUMNS}) SELECT v.* FROM ("
+        ));
+    push_rows(&mut q, rows);
+    q.push(format!(
+        ") AS v({COLUMNS}) WHERE EXISTS (SELECT 1 FROM moved)"
+    ));
+    let done = q.build().execute(pool).await?;
+    Ok(done.rows_affected() == rows.len() as u64)
+}
+
+/// `VALUES (...), (...)` of sealed rows, in `COLUMNS` order.
+fn push_rows<'a>(q: &mut QueryBuilder<'a, Postgres>, rows: &'a [AuditRow]) {
+    q.push_values(rows, |mut b, r| {
         b.push_bind(r.chain_seq)
             .push_bind(r.id)
             .push_bind(r.occurred_at)
@@ -60,13 +111,6 @@ pub async fn append(conn: &mut PgConnection, events: &[AuditEvent]) -> Result<()
             .push_bind(&r.prev_hash)
             .push_bind(&r.hash);
     });
-    insert.build().execute(&mut *conn).await?;
-    sqlx::query("UPDATE audit_chain_head SET chain_seq = $1, hash = $2 WHERE id")
-        .bind(seq)
-        .bind(&prev)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
 }
 
 /// Appends one event in its own transaction (committed on return).
