@@ -152,9 +152,12 @@ pub async fn follow(
     let wait = Duration::from_secs(wait as u64);
     let deadline = tokio::time::Instant::now() + wait;
     loop {
+        // The head is read first: every event up to it is committed (the head moves in the
+        // inserting transaction), so skipping to it when nothing matched loses nothing.
+        let head = db::audit::head(&state.db).await?.0;
         let rows = db::audit::after(&state.db, &filter, after, FOLLOW_BATCH).await?;
         if !rows.is_empty() || tokio::time::Instant::now() >= deadline {
-            let next = rows.last().map_or(after, |r| r.chain_seq);
+            let next = rows.last().map_or(after.max(head), |r| r.chain_seq);
             return Ok(Json(AuditPage {
                 events: rows.iter().map(view).collect(),
                 next_cursor: Some(next.to_string()),
