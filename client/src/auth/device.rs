@@ -125,6 +125,7 @@ mod tests {
             expires_in: 900,
             refresh_token: None,
             scope: None,
+            issued_token_type: None,
         };
         assert!(matches!(next_step(Ok(tokens), 5).unwrap(), Step::Done(_)));
     }

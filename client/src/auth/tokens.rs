@@ -92,6 +92,7 @@ mod tests {
             expires_in: 900,
             refresh_token: refresh.map(Into::into),
             scope: None,
+            issued_token_type: None,
         }
     }
 
