@@ -1,4 +1,4 @@
-//! Issuing a session: authorize → `sts:AssumeRole` with the person stamped on it → audit event
+//! Issuing a session: authorize → `sts:AssumeRole` with the principal stamped on it → audit event
 //! committed → only then the credentials. If the audit write fails, nothing leaves (503).
 
 use time::format_description::well_known::Rfc3339;
@@ -7,12 +7,13 @@ use vault_api::Credentials;
 use crate::{
     audit::{AuditEvent, Outcome},
     auth::Caller,
+    ci::{self, reuse::ReuseKey},
     clock,
     error::ApiError,
-    policy,
+    policy::{self, Grant},
     request_meta::RequestMeta,
     state::AppState,
-    sts::{self, AssumeRequest},
+    sts::{self, AssumeRequest, IssuedSession},
 };
 
 /// Issues credentials for `profile` to `caller`, or says why not.
@@ -27,7 +28,7 @@ pub async fn issue(
     let grant = match policy::authorize(
         &state.config,
         &caller.display,
-        &caller.groups,
+        caller.membership(),
         profile,
         duration_seconds,
     ) {
@@ -53,27 +54,21 @@ pub async fn issue(
             });
         }
     };
-    let name = sts::session_name(&caller.display);
-    let request = AssumeRequest {
-        role_arn: grant.profile.role_arn.clone(),
-        session_name: name.clone(),
-        source_identity: name.clone(),
-        duration: grant.duration,
-        tags: vec![
-            ("vault-principal".into(), sts::session_name(&caller.display)),
-            ("vault-principal-kind".into(), caller.kind.clone()),
-            ("vault-request-id".into(), meta.request_id.clone()),
-        ],
-    };
+    let request = assume_request(caller, meta, &grant);
     let mut event = AuditEvent::new("credentials_issue", Outcome::Success, meta, now)
         .by(caller)
         .profile(&grant.profile.name);
     event.role_arn = Some(grant.profile.role_arn.clone());
-    event.session_name = Some(name.clone());
-    event.source_identity = Some(name);
+    event.session_name = Some(request.session_name.clone());
+    event.source_identity = Some(request.source_identity.clone());
     event.duration_seconds = Some(grant.duration.as_secs() as i32);
-    let session = match state.sts.assume_role(request).await {
-        Ok(session) => session,
+    if let Some((_, claims)) = &caller.ci {
+        event = event
+            .detail("ci_subject", &caller.display)
+            .detail("ci_claims", claims);
+    }
+    let (session, reused) = match assume(state, caller, &grant, request, now).await {
+        Ok(done) => done,
         Err(e) => {
             tracing::warn!(error = %e, role = %grant.profile.role_arn, "AssumeRole failed");
             event.outcome = Outcome::Failure;
@@ -85,6 +80,9 @@ pub async fn issue(
             )));
         }
     };
+    if reused {
+        event.action = "credentials_reuse";
+    }
     event.access_key_id = Some(session.access_key_id.clone());
     event.expiration = Some(session.expiration);
     audit(state, &event).await?;
@@ -98,6 +96,56 @@ pub async fn issue(
             .format(&Rfc3339)
             .map_err(anyhow::Error::from)?,
     })
+}
+
+/// The AssumeRole call: people are named by their display name, CI jobs by job and run.
+fn assume_request(caller: &Caller, meta: &RequestMeta, grant: &Grant<'_>) -> AssumeRequest {
+    let mut tags = vec![
+        (
+            "vault-principal".to_owned(),
+            sts::session_name(&caller.display),
+        ),
+        ("vault-principal-kind".to_owned(), caller.kind.clone()),
+        ("vault-request-id".to_owned(), meta.request_id.clone()),
+    ];
+    let name = match &caller.ci {
+        Some((_, claims)) => {
+            tags.extend(ci::naming::tags(claims));
+            ci::naming::session_name(&caller.display, claims)
+        }
+        None => sts::session_name(&caller.display),
+    };
+    AssumeRequest {
+        role_arn: grant.profile.role_arn.clone(),
+        session_name: name.clone(),
+        source_identity: name,
+        duration: grant.duration,
+        tags,
+    }
+}
+
+/// Calls STS, or for CI jobs on a profile with `reuse_ci_sessions` hands out a fresh session
+/// already issued to the same job identity. `true` when reused.
+async fn assume(
+    state: &AppState,
+    caller: &Caller,
+    grant: &Grant<'_>,
+    request: AssumeRequest,
+    now: time::OffsetDateTime,
+) -> Result<(IssuedSession, bool), sts::StsError> {
+    if caller.ci.is_none() || !grant.profile.reuse_ci_sessions {
+        return state.sts.assume_role(request).await.map(|s| (s, false));
+    }
+    let key = ReuseKey {
+        principal_id: caller.principal_id,
+        profile: grant.profile.name.clone(),
+        duration: grant.duration,
+        session_name: request.session_name.clone(),
+    };
+    state
+        .ci_sessions
+        .get_or_issue(key, now, || state.sts.assume_role(request))
+        .await
 }
 
 /// Commits an audit event; any failure means the caller gets 503 and nothing else.

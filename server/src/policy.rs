@@ -21,11 +21,21 @@ pub struct Denial {
     pub message: String,
 }
 
-/// Whether a principal in `groups` may assume `profile` for `requested` seconds.
+/// What a principal is judged by: a person's groups, or a CI job's verified claims.
+#[derive(Debug, Clone, Copy)]
+pub enum Membership<'a> {
+    Groups(&'a [String]),
+    Ci {
+        issuer: &'a str,
+        claims: &'a serde_json::Map<String, serde_json::Value>,
+    },
+}
+
+/// Whether a principal may assume `profile` for `requested` seconds.
 pub fn authorize<'a>(
     config: &'a Config,
     display: &str,
-    groups: &[String],
+    who: Membership<'_>,
     profile: &str,
     requested: Option<u32>,
 ) -> Result<Grant<'a>, Denial> {
@@ -35,15 +45,22 @@ pub fn authorize<'a>(
             message: format!("there is no profile named `{profile}`; `vault list` shows the profiles you may use"),
         });
     };
-    if !may_assume(p, groups) {
-        return Err(Denial {
-            code: "not_allowed",
-            message: format!(
+    if !may_assume(p, who) {
+        let message = match who {
+            Membership::Groups(groups) => format!(
                 "{display} may not assume `{}`: it is open to the groups [{}] and you are in [{}]",
                 p.name,
                 p.allow_groups.join(", "),
                 groups.join(", ")
             ),
+            Membership::Ci { issuer, .. } => format!(
+                "CI job {display} (issuer `{issuer}`) matches none of the allow_ci rules of `{}`",
+                p.name
+            ),
+        };
+        return Err(Denial {
+            code: "not_allowed",
+            message,
         });
     }
     let duration = requested
@@ -77,18 +94,15 @@ pub fn authorize<'a>(
 }
 
 /// Profiles this principal may assume, in configuration order.
-pub fn assumable<'a>(
-    config: &'a Config,
-    groups: &'a [String],
-) -> impl Iterator<Item = &'a Profile> {
-    config
-        .profiles
-        .iter()
-        .filter(move |p| may_assume(p, groups))
+pub fn assumable<'a>(config: &'a Config, who: Membership<'a>) -> impl Iterator<Item = &'a Profile> {
+    config.profiles.iter().filter(move |p| may_assume(p, who))
 }
 
-fn may_assume(profile: &Profile, groups: &[String]) -> bool {
-    profile.allow_groups.iter().any(|g| groups.contains(g))
+fn may_assume(profile: &Profile, who: Membership<'_>) -> bool {
+    match who {
+        Membership::Groups(groups) => profile.allow_groups.iter().any(|g| groups.contains(g)),
+        Membership::Ci { issuer, claims } => crate::ci::rules::may_assume(profile, issuer, claims),
+    }
 }
 
 #[cfg(test)]

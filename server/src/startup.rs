@@ -9,6 +9,7 @@ use url::Url;
 use crate::{
     audit::{writer::AuditWriter, AuditEvent},
     auth::signing::TokenService,
+    ci::{jwks::JwksCache, reuse::SessionReuse},
     clock,
     config::Config,
     db,
@@ -52,6 +53,7 @@ impl Application {
         let callback = public_url.join("/oauth/callback").context("public_url")?;
         let upstream = Upstream::new(config.oidc.clone(), callback);
         let audit = AuditWriter::start(pool.clone());
+        let ci_keys = JwksCache::new(&config.ci_issuers);
         let state = AppState::new(Inner {
             audit,
             config,
@@ -60,6 +62,8 @@ impl Application {
             tokens,
             upstream,
             sts,
+            ci_keys,
+            ci_sessions: SessionReuse::default(),
         });
         db::audit::append_one(&state.db, &AuditEvent::system("server_start", now))
             .await

@@ -6,7 +6,11 @@ use sqlx::PgPool;
 use url::Url;
 
 use crate::{
-    audit::writer::AuditWriter, auth::signing::TokenService, config::Config, oidc::Upstream,
+    audit::writer::AuditWriter,
+    auth::signing::TokenService,
+    ci::{jwks::JwksCache, reuse::SessionReuse},
+    config::Config,
+    oidc::Upstream,
     sts::RoleIssuer,
 };
 
@@ -24,6 +28,10 @@ pub struct Inner {
     pub tokens: TokenService,
     pub upstream: Upstream,
     pub sts: Arc<dyn RoleIssuer>,
+    /// Keys of the configured CI issuers.
+    pub ci_keys: JwksCache,
+    /// Sessions CI jobs may share (in memory only).
+    pub ci_sessions: SessionReuse,
 }
 
 impl AppState {

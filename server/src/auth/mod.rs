@@ -18,6 +18,18 @@ pub struct Caller {
     pub groups: Vec<String>,
     pub session_id: Uuid,
     pub token_expires_at: OffsetDateTime,
+    /// For CI jobs: the issuer name and verified claims the policy matches on.
+    pub ci: Option<(String, serde_json::Map<String, serde_json::Value>)>,
+}
+
+impl Caller {
+    /// What the policy decides on: groups for people, claims for CI jobs.
+    pub fn membership(&self) -> crate::policy::Membership<'_> {
+        match &self.ci {
+            Some((issuer, claims)) => crate::policy::Membership::Ci { issuer, claims },
+            None => crate::policy::Membership::Groups(&self.groups),
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -65,6 +77,10 @@ impl FromRequestParts<AppState> for Caller {
             groups: session.groups,
             session_id: session.session_id,
             token_expires_at: OffsetDateTime::from_unix_timestamp(claims.exp).unwrap_or(now),
+            ci: match (session.ci_issuer, session.ci_claims) {
+                (Some(issuer), Some(serde_json::Value::Object(claims))) => Some((issuer, claims)),
+                _ => None,
+            },
         })
     }
 }

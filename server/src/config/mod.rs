@@ -1,6 +1,7 @@
 //! Server configuration: the TOML file, secrets from env or `*_file`, and validation that names
 //! each problem by its key path (`profiles[1].max_duration: ...`).
 
+mod ci;
 mod raw;
 mod secret;
 
@@ -9,6 +10,7 @@ use std::{net::SocketAddr, path::Path, time::Duration};
 use secrecy::SecretString;
 use url::Url;
 
+pub use ci::{CiIssuer, CiRule};
 pub use raw::LogFormat;
 
 /// Validated configuration of one server process.
@@ -30,6 +32,7 @@ pub struct Config {
     pub aws: AwsConfig,
     pub profiles: Vec<Profile>,
     pub audit: AuditConfig,
+    pub ci_issuers: Vec<CiIssuer>,
 }
 
 /// The audit trail's retention.
@@ -68,6 +71,10 @@ pub struct Profile {
     pub default_duration: Duration,
     pub max_duration: Duration,
     pub allow_groups: Vec<String>,
+    /// CI jobs that may assume this profile (any rule matching is enough).
+    pub allow_ci: Vec<CiRule>,
+    /// Reuse a still-fresh session for the same CI job identity (bursts of matrix jobs).
+    pub reuse_ci_sessions: bool,
 }
 
 /// Every problem found in a configuration, each prefixed with its key path.

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{
+    ci::{validate_issuers, validate_rules, RawCiIssuer, RawCiRule},
     parse_duration, secret, AuditConfig, AwsConfig, Config, ConfigError, OidcConfig, Profile,
 };
 
@@ -44,6 +45,8 @@ pub(super) struct RawConfig {
     profiles: Vec<RawProfile>,
     #[serde(default)]
     audit: RawAudit,
+    #[serde(default)]
+    ci_issuers: Vec<RawCiIssuer>,
 }
 
 #[derive(Deserialize, Default)]
@@ -88,6 +91,10 @@ struct RawProfile {
     max_duration: String,
     #[serde(default)]
     allow_groups: Vec<String>,
+    #[serde(default)]
+    allow_ci: Vec<RawCiRule>,
+    #[serde(default)]
+    reuse_ci_sessions: bool,
 }
 
 fn default_listen() -> String {
@@ -123,16 +130,19 @@ const STS_MAX: Duration = Duration::from_secs(12 * 3600);
 
 /// Collects problems instead of stopping at the first, so `check-config` reports them all.
 #[derive(Default)]
-struct Problems(Vec<String>);
+pub(super) struct Problems(Vec<String>);
 
 impl Problems {
+    pub(super) fn push(&mut self, problem: String) {
+        self.0.push(problem);
+    }
     fn take<T>(&mut self, result: Result<T, String>) -> Option<T> {
         result.map_err(|p| self.0.push(p)).ok()
     }
     fn duration(&mut self, key: &str, text: &str) -> Option<Duration> {
         self.take(parse_duration(text).map_err(|e| format!("{key}: {e}")))
     }
-    fn url(&mut self, key: &str, text: &str) -> Option<Url> {
+    pub(super) fn url(&mut self, key: &str, text: &str) -> Option<Url> {
         let parsed = Url::parse(text).map_err(|e| format!("{key}: `{text}` is not a URL ({e})"));
         let url = self.take(parsed)?;
         if !matches!(url.scheme(), "http" | "https") {
@@ -189,6 +199,8 @@ impl RawConfig {
         let oidc = self.oidc.validate(&mut p);
         let aws = self.aws.validate(&mut p);
         let default_region = aws.as_ref().map(|a| a.region.clone()).unwrap_or_default();
+        let ci_issuers = validate_issuers(self.ci_issuers, &mut p);
+        let ci_names: Vec<String> = ci_issuers.iter().map(|i| i.name.clone()).collect();
         let mut names = HashSet::new();
         let profiles: Vec<Profile> = self
             .profiles
@@ -202,7 +214,7 @@ impl RawConfig {
                         raw.name
                     ));
                 }
-                raw.validate(&key, &default_region, &mut p)
+                raw.validate(&key, &default_region, &ci_names, &mut p)
             })
             .collect();
         if !p.0.is_empty() {
@@ -220,6 +232,7 @@ impl RawConfig {
             oidc: oidc.expect("checked"),
             aws: aws.expect("checked"),
             profiles,
+            ci_issuers,
             migration_database_url,
             audit: AuditConfig {
                 retention,
@@ -283,7 +296,14 @@ impl RawAws {
 }
 
 impl RawProfile {
-    fn validate(self, key: &str, default_region: &str, p: &mut Problems) -> Option<Profile> {
+    fn validate(
+        self,
+        key: &str,
+        default_region: &str,
+        ci_issuers: &[String],
+        p: &mut Problems,
+    ) -> Option<Profile> {
+        let allow_ci = validate_rules(key, self.allow_ci, ci_issuers, p);
         if !is_profile_name(&self.name) {
             p.0.push(format!(
                 "{key}.name: `{}` must be 1-64 characters of letters, digits, `-`, `_` or `.`",
@@ -314,6 +334,8 @@ impl RawProfile {
             default_duration: default,
             max_duration: max,
             allow_groups: self.allow_groups,
+            allow_ci,
+            reuse_ci_sessions: self.reuse_ci_sessions,
         })
     }
 }

@@ -14,6 +14,7 @@ pub async fn expired(pool: &PgPool, now: OffsetDateTime) -> Result<u64, sqlx::Er
         "DELETE FROM device_authorizations WHERE expires_at < $1 - interval '1 day'",
         "DELETE FROM refresh_tokens WHERE expires_at < $1",
         "DELETE FROM signing_keys WHERE retire_at < $1",
+        "DELETE FROM ci_token_uses WHERE expires_at < $1",
     ] {
         removed += sqlx::query(sql)
             .bind(now)

@@ -1,6 +1,7 @@
 //! All SQL lives here: small async functions taking an executor or pool.
 
 pub mod audit;
+pub mod ci;
 pub mod cleanup;
 pub mod device;
 pub mod logins;

@@ -13,6 +13,9 @@ pub struct ActiveSession {
     pub display: String,
     pub groups: Vec<String>,
     pub expires_at: OffsetDateTime,
+    /// For CI sessions: the `[[ci_issuers]]` name and the verified claims of the job.
+    pub ci_issuer: Option<String>,
+    pub ci_claims: Option<serde_json::Value>,
 }
 
 /// Opens a login session for `principal_id` with the groups the IdP vouched for.
@@ -39,6 +42,32 @@ pub async fn create(
     Ok(id)
 }
 
+/// Opens a session for a CI job, remembering the issuer and claims its policy matches on.
+#[tracing::instrument(skip_all)]
+pub async fn create_ci(
+    ex: impl PgExecutor<'_>,
+    principal_id: Uuid,
+    issuer: &str,
+    claims: &serde_json::Value,
+    now: OffsetDateTime,
+    expires_at: OffsetDateTime,
+) -> Result<Uuid, sqlx::Error> {
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO login_sessions (id, principal_id, groups, created_at, expires_at, ci_issuer, ci_claims)
+         VALUES ($1, $2, '{}', $3, $4, $5, $6)",
+    )
+    .bind(id)
+    .bind(principal_id)
+    .bind(now)
+    .bind(expires_at)
+    .bind(issuer)
+    .bind(claims)
+    .execute(ex)
+    .await?;
+    Ok(id)
+}
+
 /// The session if it exists, is not revoked and has not expired at `now`.
 #[tracing::instrument(skip_all)]
 pub async fn find_active(
@@ -47,7 +76,8 @@ pub async fn find_active(
     now: OffsetDateTime,
 ) -> Result<Option<ActiveSession>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT s.id AS session_id, p.id AS principal_id, p.kind, p.display, s.groups, s.expires_at
+        "SELECT s.id AS session_id, p.id AS principal_id, p.kind, p.display, s.groups, s.expires_at,
+                s.ci_issuer, s.ci_claims
          FROM login_sessions s JOIN principals p ON p.id = s.principal_id
          WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
     )

@@ -32,28 +32,56 @@ fn groups(g: &[&str]) -> Vec<String> {
 #[test]
 fn a_member_of_an_allowed_group_gets_the_default_duration() {
     let c = config();
-    let grant = authorize(&c, "alice", &groups(&["dev"]), "dev", None).unwrap();
+    let grant = authorize(
+        &c,
+        "alice",
+        Membership::Groups(&groups(&["dev"])),
+        "dev",
+        None,
+    )
+    .unwrap();
     assert_eq!(grant.duration, Duration::from_secs(3600));
 }
 
 #[test]
 fn a_person_in_no_allowed_group_is_denied_with_the_groups_named() {
     let c = config();
-    let denial = authorize(&c, "alice", &groups(&["dev"]), "prod", None).unwrap_err();
+    let denial = authorize(
+        &c,
+        "alice",
+        Membership::Groups(&groups(&["dev"])),
+        "prod",
+        None,
+    )
+    .unwrap_err();
     assert_eq!(denial.code, "not_allowed");
     assert!(denial.message.contains("[ops]"), "{}", denial.message);
 }
 
 #[test]
 fn an_unknown_profile_is_denied_with_a_hint() {
-    let denial = authorize(&config(), "a", &groups(&["dev"]), "staging", None).unwrap_err();
+    let denial = authorize(
+        &config(),
+        "a",
+        Membership::Groups(&groups(&["dev"])),
+        "staging",
+        None,
+    )
+    .unwrap_err();
     assert_eq!(denial.code, "unknown_profile");
     assert!(denial.message.contains("vault list"));
 }
 
 #[test]
 fn a_duration_above_the_maximum_is_refused_naming_the_maximum() {
-    let denial = authorize(&config(), "a", &groups(&["dev"]), "dev", Some(3 * 3600)).unwrap_err();
+    let denial = authorize(
+        &config(),
+        "a",
+        Membership::Groups(&groups(&["dev"])),
+        "dev",
+        Some(3 * 3600),
+    )
+    .unwrap_err();
     assert_eq!(denial.code, "duration_too_long");
     assert!(
         denial.message.contains("2h") && denial.message.contains("7200"),
@@ -64,14 +92,23 @@ fn a_duration_above_the_maximum_is_refused_naming_the_maximum() {
 
 #[test]
 fn the_maximum_itself_is_allowed() {
-    assert!(authorize(&config(), "a", &groups(&["ops"]), "dev", Some(7200)).is_ok());
+    assert!(authorize(
+        &config(),
+        "a",
+        Membership::Groups(&groups(&["ops"])),
+        "dev",
+        Some(7200)
+    )
+    .is_ok());
 }
 
 #[test]
 fn no_groups_means_no_profiles() {
     let c = config();
-    assert_eq!(assumable(&c, &[]).count(), 0);
+    assert_eq!(assumable(&c, Membership::Groups(&[])).count(), 0);
     let ops = groups(&["ops"]);
-    let names: Vec<_> = assumable(&c, &ops).map(|p| p.name.as_str()).collect();
+    let names: Vec<_> = assumable(&c, Membership::Groups(&ops))
+        .map(|p| p.name.as_str())
+        .collect();
     assert_eq!(names, ["dev", "prod"]);
 }

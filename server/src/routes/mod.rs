@@ -3,6 +3,7 @@
 mod audit;
 mod authorize;
 mod callback;
+mod ci_exchange;
 mod credentials;
 mod device;
 mod health;

@@ -8,7 +8,7 @@ use crate::{auth::Caller, error::ApiError, policy, state::AppState};
 
 /// The profiles the caller may assume.
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Json<ProfileList> {
-    let profiles = policy::assumable(&state.config, &caller.groups)
+    let profiles = policy::assumable(&state.config, caller.membership())
         .map(|p| ProfileInfo {
             name: p.name.clone(),
             role_arn: p.role_arn.clone(),

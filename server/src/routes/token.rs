@@ -10,7 +10,7 @@ use serde::Deserialize;
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
-use vault_api::{TokenResponse, GRANT_DEVICE_CODE};
+use vault_api::{TokenResponse, GRANT_DEVICE_CODE, GRANT_TOKEN_EXCHANGE};
 
 use crate::{
     audit::{AuditEvent, Outcome},
@@ -31,6 +31,8 @@ pub struct TokenForm {
     code_verifier: Option<String>,
     refresh_token: Option<String>,
     device_code: Option<String>,
+    pub(super) subject_token: Option<String>,
+    pub(super) subject_token_type: Option<String>,
 }
 
 pub async fn token(
@@ -39,12 +41,19 @@ pub async fn token(
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> Result<Response, OAuthError> {
     let Form(f) = form?;
-    OAuthError::check_client(f.client_id.as_deref())?;
     let now = clock::now();
+    // CI jobs are not OAuth clients of ours: their token is the credential.
+    if f.grant_type.as_deref() == Some(GRANT_TOKEN_EXCHANGE) && f.client_id.is_none() {
+        return super::ci_exchange::exchange(&state, &meta, &f, now).await;
+    }
+    OAuthError::check_client(f.client_id.as_deref())?;
     let tokens = match f.grant_type.as_deref() {
         Some("authorization_code") => redeem_code(&state, &f, now).await?,
         Some("refresh_token") => refresh(&state, &meta, &f, now).await?,
         Some(GRANT_DEVICE_CODE) => device(&state, &f, now).await?,
+        Some(GRANT_TOKEN_EXCHANGE) => {
+            return super::ci_exchange::exchange(&state, &meta, &f, now).await
+        }
         Some(other) => {
             return Err(OAuthError::new(
                 "unsupported_grant_type",
@@ -223,6 +232,7 @@ async fn issue_pair(
         expires_in,
         refresh_token: Some(refresh),
         scope: None,
+        issued_token_type: None,
     };
     Ok((tokens, session))
 }

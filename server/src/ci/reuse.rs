@@ -1,0 +1,148 @@
+//! Burst protection: a matrix of CI jobs with one identity shares one STS session instead of
+//! each calling `AssumeRole` (which STS would throttle). Kept in memory only, never on disk;
+//! concurrent requests for the same key wait for the first instead of all calling STS.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::sts::{IssuedSession, StsError};
+
+/// Who gets which session: the same job identity, profile, duration and session name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ReuseKey {
+    pub principal_id: Uuid,
+    pub profile: String,
+    pub duration: Duration,
+    pub session_name: String,
+}
+
+type Slot = Arc<tokio::sync::Mutex<Option<IssuedSession>>>;
+
+/// Sessions that may be handed out again.
+#[derive(Default)]
+pub struct SessionReuse {
+    slots: Mutex<HashMap<ReuseKey, Slot>>,
+}
+
+/// Still fresh: at least half of its life left (and never less than ten minutes).
+fn fresh(session: &IssuedSession, duration: Duration, now: OffsetDateTime) -> bool {
+    let left = session.expiration - now;
+    let needed = (duration / 2).max(Duration::from_secs(600));
+    left >= needed
+}
+
+impl SessionReuse {
+    /// A fresh cached session for `key`, or a new one from `issue`; `true` when reused.
+    pub async fn get_or_issue<F, Fut>(
+        &self,
+        key: ReuseKey,
+        now: OffsetDateTime,
+        issue: F,
+    ) -> Result<(IssuedSession, bool), StsError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<IssuedSession, StsError>>,
+    {
+        let duration = key.duration;
+        let slot = {
+            let mut slots = self.slots.lock().expect("lock");
+            if slots.len() > 10_000 {
+                slots.retain(|_, s| {
+                    s.try_lock()
+                        .map(|s| s.as_ref().is_some_and(|c| c.expiration > now))
+                        .unwrap_or(true)
+                });
+            }
+            slots.entry(key).or_default().clone()
+        };
+        let mut cached = slot.lock().await;
+        if let Some(session) = cached.as_ref().filter(|s| fresh(s, duration, now)) {
+            return Ok((session.clone(), true));
+        }
+        let session = issue().await?;
+        *cached = Some(session.clone());
+        Ok((session, false))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn session(expiration: OffsetDateTime) -> IssuedSession {
+        IssuedSession {
+            access_key_id: "ASIA".into(),
+            secret_access_key: "s".into(),
+            session_token: "t".into(),
+            expiration,
+        }
+    }
+
+    fn key() -> ReuseKey {
+        ReuseKey {
+            principal_id: Uuid::nil(),
+            profile: "deploy".into(),
+            duration: Duration::from_secs(3600),
+            session_name: "gha-acme-app-1".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_burst_for_one_identity_calls_sts_once() {
+        let reuse = Arc::new(SessionReuse::default());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let tasks: Vec<_> = (0..50)
+            .map(|_| {
+                let (reuse, calls) = (reuse.clone(), calls.clone());
+                tokio::spawn(async move {
+                    reuse
+                        .get_or_issue(key(), now, || async {
+                            calls.fetch_add(1, Ordering::SeqCst);
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                            Ok(session(now + Duration::from_secs(3600)))
+                        })
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut reused = 0;
+        for t in tasks {
+            reused += usize::from(t.await.unwrap().1);
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(reused, 49);
+    }
+
+    #[tokio::test]
+    async fn a_session_past_half_its_life_is_not_reused() {
+        let reuse = SessionReuse::default();
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let first = reuse
+            .get_or_issue(key(), now, || async {
+                Ok(session(now + Duration::from_secs(3600)))
+            })
+            .await
+            .unwrap();
+        assert!(!first.1);
+        let later = now + Duration::from_secs(2000);
+        let second = reuse
+            .get_or_issue(key(), later, || async {
+                Ok(session(later + Duration::from_secs(3600)))
+            })
+            .await
+            .unwrap();
+        assert!(
+            !second.1,
+            "a session with 1600 s of 3600 s left must be replaced"
+        );
+    }
+}

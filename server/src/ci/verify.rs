@@ -1,0 +1,165 @@
+//! Verifying a CI job's OIDC token: pinned algorithms, issuer, audience, expiry, not-before,
+//! issued-at, and the claims the rest of the exchange needs. Every refusal says why.
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use jsonwebtoken::{errors::ErrorKind, DecodingKey, Validation};
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use super::jwks::{JwksCache, JwksUnavailable};
+use crate::config::CiIssuer;
+
+/// Tokens above this size are refused before any parsing.
+pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
+/// Clock skew tolerated on `exp`, `nbf` and `iat`.
+const LEEWAY_SECONDS: u64 = 30;
+
+/// A verified CI job.
+#[derive(Debug, Clone)]
+pub struct CiIdentity {
+    pub issuer: CiIssuer,
+    pub subject: String,
+    pub jti: String,
+    pub expires_at: OffsetDateTime,
+    pub claims: Map<String, Value>,
+}
+
+/// Why a CI token was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum CiError {
+    /// The token is not acceptable: 401 with this reason.
+    #[error("{0}")]
+    Invalid(String),
+    /// The issuer's keys cannot be fetched: 503, fail closed.
+    #[error(transparent)]
+    Unavailable(#[from] JwksUnavailable),
+}
+
+fn invalid(reason: impl Into<String>) -> CiError {
+    CiError::Invalid(reason.into())
+}
+
+/// Decodes one base64url JWT segment into a JSON object.
+fn segment(part: &str, what: &str) -> Result<Map<String, Value>, CiError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| invalid(format!("the token's {what} is not base64url")))?;
+    let value: Value = serde_json::from_slice(&bytes)
+        .map_err(|_| invalid(format!("the token's {what} is not JSON")))?;
+    match value {
+        Value::Object(map) => Ok(map),
+        _ => Err(invalid(format!("the token's {what} is not a JSON object"))),
+    }
+}
+
+/// Verifies `token` against the configured issuers.
+pub async fn verify(
+    issuers: &[CiIssuer],
+    jwks: &JwksCache,
+    token: &str,
+    now: OffsetDateTime,
+) -> Result<CiIdentity, CiError> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(invalid("the token is larger than 16 KB"));
+    }
+    let parts: Vec<&str> = token.split('.').collect();
+    if parts.len() != 3 || parts.iter().any(|p| p.is_empty()) {
+        return Err(invalid(
+            "not a signed JWT (expected three non-empty dot-separated parts)",
+        ));
+    }
+    let header = segment(parts[0], "header")?;
+    let alg = header
+        .get("alg")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if alg.eq_ignore_ascii_case("none") {
+        return Err(invalid("unsigned tokens (alg: none) are refused"));
+    }
+    // The payload is read unverified only to pick the issuer whose keys must verify it.
+    let unverified = segment(parts[1], "payload")?;
+    let iss = unverified
+        .get("iss")
+        .and_then(Value::as_str)
+        .ok_or_else(|| invalid("the token has no `iss` claim"))?;
+    let issuer = issuers
+        .iter()
+        .find(|i| i.issuer == iss)
+        .ok_or_else(|| invalid(format!("`{iss}` is not a configured CI issuer")))?;
+    let header = jsonwebtoken::decode_header(token)
+        .map_err(|_| invalid("the token's header is malformed"))?;
+    if !issuer.algorithms.contains(&header.alg) {
+        return Err(invalid(format!(
+            "algorithm {:?} is not accepted for CI issuer `{}`",
+            header.alg, issuer.name
+        )));
+    }
+    let kid = header
+        .kid
+        .ok_or_else(|| invalid("the token's header names no key (`kid`)"))?;
+    let jwk = jwks.key(issuer, &kid).await?.ok_or_else(|| {
+        invalid(format!(
+            "CI issuer `{}` publishes no key `{kid}`",
+            issuer.name
+        ))
+    })?;
+    let key = DecodingKey::from_jwk(&jwk)
+        .map_err(|_| invalid(format!("key `{kid}` of the issuer is unusable")))?;
+    let mut validation = Validation::new(header.alg);
+    validation.set_issuer(&[&issuer.issuer]);
+    validation.set_audience(&issuer.audiences);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub", "iat"]);
+    validation.validate_nbf = true;
+    validation.leeway = LEEWAY_SECONDS;
+    let claims = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
+        .map_err(|e| {
+            invalid(match e.kind() {
+                ErrorKind::InvalidSignature => {
+                    "the signature does not verify with the issuer's key".to_owned()
+                }
+                ErrorKind::ExpiredSignature => "the token has expired".to_owned(),
+                ErrorKind::ImmatureSignature => "the token is not valid yet (nbf)".to_owned(),
+                ErrorKind::InvalidAudience => format!(
+                    "the token's audience is not one this server accepts ({})",
+                    issuer.audiences.join(", ")
+                ),
+                ErrorKind::InvalidIssuer => "the token's issuer does not match".to_owned(),
+                ErrorKind::MissingRequiredClaim(c) => format!("the token has no `{c}` claim"),
+                ErrorKind::InvalidAlgorithm => {
+                    "the key does not match the token's algorithm".to_owned()
+                }
+                _ => "the token is malformed".to_owned(),
+            })
+        })?
+        .claims;
+    let iat = claims
+        .get("iat")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| invalid("`iat` is not a number"))?;
+    if iat > now.unix_timestamp() + LEEWAY_SECONDS as i64 {
+        return Err(invalid("the token was issued in the future (iat)"));
+    }
+    let text = |name: &str| {
+        claims
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| invalid(format!("the token has no `{name}` claim")))
+    };
+    let subject = text("sub")?;
+    let jti = text("jti")?;
+    let exp = claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .unwrap_or_default();
+    let expires_at =
+        OffsetDateTime::from_unix_timestamp(exp).map_err(|_| invalid("`exp` is out of range"))?;
+    Ok(CiIdentity {
+        issuer: issuer.clone(),
+        subject,
+        jti,
+        expires_at,
+        claims,
+    })
+}
