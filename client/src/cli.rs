@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::auth::ci::CiFlags;
 use crate::command::{audit, credential_process, exec, export, list, login, logout, whoami};
 use crate::config::{self, ServerUrl};
 use crate::store::Store;
@@ -24,12 +25,20 @@ pub struct Globals {
     /// Base URL of the team-vault server (default: `server_url` in config.toml)
     #[arg(long, global = true, env = "VAULT_SERVER_URL", value_name = "URL")]
     pub server: Option<String>,
+    /// Where a CI job's OIDC token comes from.
+    #[command(flatten)]
+    pub ci: CiFlags,
 }
 
 impl Globals {
+    /// The server to talk to, from `--server`, `VAULT_SERVER_URL` or the config file.
+    pub fn server_url(&self) -> anyhow::Result<ServerUrl> {
+        config::server_url(self.server.as_deref())
+    }
+
     /// The server to talk to and its local store.
     pub fn open(&self) -> anyhow::Result<(ServerUrl, Store)> {
-        let server = config::server_url(self.server.as_deref())?;
+        let server = self.server_url()?;
         let store = Store::open(&server)?;
         Ok((server, store))
     }
@@ -153,6 +162,55 @@ mod tests {
         assert_eq!(cmd.profile, "dev");
         assert_eq!(cmd.duration, Some(3600));
         assert_eq!(cmd.command, ["aws", "--version"]);
+    }
+
+    #[test]
+    fn ci_flags_are_accepted_before_and_after_the_subcommand() {
+        let before = Cli::try_parse_from([
+            "vault",
+            "--ci-token-file",
+            "/run/jwt",
+            "exec",
+            "deploy",
+            "--",
+            "./deploy.sh",
+        ])
+        .unwrap();
+        assert_eq!(
+            before.globals.ci.ci_token_file.as_deref(),
+            Some(std::path::Path::new("/run/jwt"))
+        );
+        let Command::Exec(cmd) = before.command else {
+            panic!("not exec")
+        };
+        assert_eq!(cmd.command, ["./deploy.sh"]);
+        let after = Cli::try_parse_from([
+            "vault",
+            "export",
+            "deploy",
+            "--ci-token-env",
+            "MY_JWT",
+            "--ci-audience",
+            "aud",
+        ])
+        .unwrap();
+        assert_eq!(after.globals.ci.ci_token_env.as_deref(), Some("MY_JWT"));
+        assert_eq!(after.globals.ci.audience(), "aud");
+    }
+
+    #[test]
+    fn a_token_file_and_a_token_variable_are_not_taken_together() {
+        let err = Cli::try_parse_from([
+            "vault",
+            "--ci-token-file",
+            "f",
+            "--ci-token-env",
+            "V",
+            "credential-process",
+            "dev",
+        ])
+        .unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
     }
 
     #[test]

@@ -63,7 +63,8 @@ impl std::fmt::Display for ServerUrl {
     }
 }
 
-fn is_loopback(url: &Url) -> bool {
+/// Whether the URL's host is 127.0.0.0/8, ::1 or `localhost`.
+pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),

@@ -29,9 +29,10 @@ pub enum ApiError {
     /// 503: the server's reason.
     #[error("{message}")]
     Unavailable { message: String },
-    /// An RFC 6749 error from an `/oauth/*` endpoint.
+    /// An RFC 6749 error from an `/oauth/*` endpoint, with the HTTP status it came with.
     #[error("{}", oauth_text(.error, .description.as_deref()))]
     OAuth {
+        status: u16,
         error: String,
         description: Option<String>,
     },
@@ -237,6 +238,7 @@ fn error_from(status: StatusCode, body: &str) -> ApiError {
         err.message
     } else if let Ok(err) = serde_json::from_str::<OAuthErrorBody>(body) {
         return ApiError::OAuth {
+            status: status.as_u16(),
             error: err.error,
             description: err.error_description,
         };

@@ -15,6 +15,8 @@ pub mod http;
 pub mod session;
 pub mod store;
 pub mod table;
+#[cfg(test)]
+mod test_server;
 
 use std::process::ExitCode;
 
@@ -65,7 +67,7 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 /// Whether we run in CI (`CI=true`): never open a browser, never prompt.
 pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+    auth::ci::in_ci(&auth::ci::process_env)
 }
 
 /// The one clock: everything else takes the time as a parameter.

@@ -1,5 +1,6 @@
 //! Cached AWS sessions per (server, profile, duration), reused until five minutes before they
-//! expire so that a warm `vault exec` makes no network call at all.
+//! expire so that a warm `vault exec` makes no network call at all. CI jobs get theirs through
+//! the job's OIDC token instead, and nothing of theirs is cached (see [`obtain`]).
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
@@ -7,7 +8,9 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use vault_api::{Credentials, CredentialsRequest, ProfileList};
 
-use crate::auth::Authenticator;
+use crate::auth::ci::{self, CiFlags, CiSource};
+use crate::auth::{Authenticator, TOKENS_KEY};
+use crate::cli::Globals;
 use crate::config::ServerUrl;
 use crate::error::UserError;
 use crate::http::Http;
@@ -107,20 +110,47 @@ pub fn forget_all(store: &Store) -> anyhow::Result<()> {
     store.delete(INDEX_KEY)
 }
 
-/// A session for `profile`: from the cache when fresh, else from the server (then cached).
+/// A session for `profile` (`exec`, `export`, `credential-process`): with a CI job's token when
+/// there is one (see [`ci::detect`]), else with the stored login.
+pub fn obtain(
+    globals: &Globals,
+    profile: &str,
+    duration: Option<u32>,
+) -> anyhow::Result<CachedSession> {
+    let env = ci::process_env;
+    if let Some(source) = ci::detect(&globals.ci, &env)? {
+        let server = globals.server_url()?;
+        return crate::runtime()?.block_on(fetch_for_ci(
+            &server,
+            &globals.ci,
+            &source,
+            profile,
+            duration,
+        ));
+    }
+    let (server, store) = globals.open()?;
+    obtain_with_login(&server, &store, profile, duration, &env)
+}
+
+/// A session with the stored login: from the cache when fresh, else from the server (then cached).
 ///
 /// The cache is read before any HTTP client or async runtime exists, so the warm path is a
-/// single read of the store.
-pub fn obtain(
+/// single read of the store. In CI (`CI` set in `env`) without a login this fails at once,
+/// naming the CI token sources it looked for.
+pub fn obtain_with_login(
     server: &ServerUrl,
     store: &Store,
     profile: &str,
     duration: Option<u32>,
+    env: ci::Env<'_>,
 ) -> anyhow::Result<CachedSession> {
     if let Some(session) = load_fresh(store, profile, duration, crate::clock::now())? {
         return Ok(session);
     }
-    let session = crate::runtime()?.block_on(fetch(server, store, profile, duration))?;
+    if ci::in_ci(env) && store.get(TOKENS_KEY)?.is_none() {
+        return Err(ci::no_token_error(env));
+    }
+    let session = crate::runtime()?.block_on(fetch_with_login(server, store, profile, duration))?;
     if let Err(e) = save(store, duration, &session) {
         eprintln!(
             "warning: could not cache the session: {}",
@@ -130,28 +160,62 @@ pub fn obtain(
     Ok(session)
 }
 
-/// Asks the server for credentials and, alongside, for the profile's region.
-async fn fetch(
+async fn fetch_with_login(
     server: &ServerUrl,
     store: &Store,
     profile: &str,
     duration: Option<u32>,
 ) -> anyhow::Result<CachedSession> {
     let http = Http::new(server)?;
-    let auth = Authenticator::new(&http, store);
+    fetch(&http, &Authenticator::new(&http, store), profile, duration).await
+}
+
+/// A CI job's session: the job's OIDC token is exchanged for a broker access token, which asks
+/// for the credentials.
+///
+/// In CI mode neither the access token nor the AWS session is ever written to disk or the
+/// keyring, and the warm cache is not consulted: the store is not even opened. A job's identity
+/// lasts one run, CI machines are shared or reused, and a burst of jobs asking for the same
+/// profile is the server's to absorb (`reuse_ci_sessions` reuses a fresh session server-side).
+async fn fetch_for_ci(
+    server: &ServerUrl,
+    flags: &CiFlags,
+    source: &CiSource,
+    profile: &str,
+    duration: Option<u32>,
+) -> anyhow::Result<CachedSession> {
+    let http = Http::new(server)?;
+    let access = ci::access_token(&http, source, flags).await?;
+    fetch(&http, &Authenticator::ci(&http, access), profile, duration).await
+}
+
+/// Asks the server for credentials and, alongside, for the profile's region. For a CI job the
+/// region is best effort: a failed profile list leaves the inherited region alone.
+async fn fetch(
+    http: &Http,
+    auth: &Authenticator<'_>,
+    profile: &str,
+    duration: Option<u32>,
+) -> anyhow::Result<CachedSession> {
+    let lenient_region = auth.is_ci();
     let request = CredentialsRequest {
         profile: profile.to_owned(),
         duration_seconds: duration,
     };
     let (credentials, profiles) = auth
         .call(|token| {
-            let (http, request) = (&http, &request);
+            let request = &request;
             async move {
                 let credentials =
                     http.post_json::<_, Credentials>("v1/credentials", &token, request);
                 let profiles = http.get::<ProfileList>("v1/profiles", Some(&token));
                 let (credentials, profiles) = tokio::join!(credentials, profiles);
-                Ok((credentials?, profiles?))
+                let credentials = credentials?;
+                let profiles = match profiles {
+                    Err(_) if lenient_region => None,
+                    other => Some(other?),
+                };
+                Ok((credentials, profiles))
             }
         })
         .await?;
@@ -163,8 +227,8 @@ async fn fetch(
         .into());
     }
     let region = profiles
-        .profiles
         .into_iter()
+        .flat_map(|list| list.profiles)
         .find(|p| p.name == profile)
         .map(|p| p.region);
     CachedSession::new(profile, credentials, region)

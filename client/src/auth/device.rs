@@ -95,6 +95,7 @@ mod tests {
 
     fn oauth(code: &str) -> Result<TokenResponse, ApiError> {
         Err(ApiError::OAuth {
+            status: 400,
             error: code.into(),
             description: None,
         })

@@ -1,7 +1,8 @@
-//! Where bearer tokens come from. Today: the stored login, refreshed when about to expire or
-//! refused. (CI jobs will add a second source here: exchanging the job's OIDC token.)
+//! Where bearer tokens come from: the stored login, refreshed when about to expire or refused; or,
+//! in a CI job, the job's OIDC token exchanged for a broker access token held in memory ([`ci`]).
 
 pub mod browser;
+pub mod ci;
 pub mod device;
 mod loopback;
 pub mod pkce;
@@ -99,37 +100,80 @@ pub async fn load(store: &Store) -> anyhow::Result<Option<Tokens>> {
 /// Hands out bearer tokens for one server.
 pub struct Authenticator<'a> {
     http: &'a Http,
-    store: &'a Store,
+    source: Source<'a>,
+}
+
+/// Where an [`Authenticator`]'s tokens come from.
+enum Source<'a> {
+    /// The stored login, refreshed as needed.
+    Login(&'a Store),
+    /// A CI job's broker access token, just exchanged: used as is, never stored, never refreshed.
+    Ci(ci::Secret),
 }
 
 impl<'a> Authenticator<'a> {
+    /// Tokens from the stored login.
     pub fn new(http: &'a Http, store: &'a Store) -> Self {
-        Self { http, store }
+        Self {
+            http,
+            source: Source::Login(store),
+        }
+    }
+
+    /// A CI job's access token from [`ci::access_token`].
+    pub fn ci(http: &'a Http, access_token: ci::Secret) -> Self {
+        Self {
+            http,
+            source: Source::Ci(access_token),
+        }
+    }
+
+    /// Whether this is a CI job's token.
+    pub fn is_ci(&self) -> bool {
+        matches!(self.source, Source::Ci(_))
     }
 
     /// A usable access token, refreshed first when it expires within a minute.
     pub async fn bearer(&self) -> anyhow::Result<String> {
-        let tokens = load(self.store)
+        let store = match &self.source {
+            Source::Ci(token) => return Ok(token.expose().to_owned()),
+            Source::Login(store) => *store,
+        };
+        let tokens = load(store)
             .await?
             .ok_or_else(|| not_logged_in(self.http.server()))?;
         if tokens.access_is_fresh(crate::clock::now()) {
             return Ok(tokens.access_token);
         }
-        self.refresh(&tokens.access_token).await
+        self.refresh(store, &tokens.access_token).await
     }
 
-    /// Runs `call` with a bearer token; on a 401 refreshes once and tries again.
+    /// Runs `call` with a bearer token; on a 401 refreshes once and tries again (a CI token, just
+    /// issued, is not retried: a 401 for it is the answer).
     pub async fn call<T, F, Fut>(&self, call: F) -> anyhow::Result<T>
     where
         F: Fn(String) -> Fut,
         Fut: Future<Output = Result<T, ApiError>>,
     {
         let token = self.bearer().await?;
+        let store = match &self.source {
+            Source::Ci(_) => {
+                return match call(token).await {
+                    Err(ApiError::Unauthorized { message }) => Err(UserError::new(format!(
+                        "the team-vault server refused the access token it just issued to this CI job: {message}"
+                    ))
+                    .hint("retry the job; if it persists, ask your team-vault admin")
+                    .into()),
+                    other => Ok(other?),
+                }
+            }
+            Source::Login(store) => *store,
+        };
         match call(token.clone()).await {
             Err(ApiError::Unauthorized { .. }) => {}
             other => return Ok(other?),
         }
-        let token = self.refresh(&token).await?;
+        let token = self.refresh(store, &token).await?;
         match call(token).await {
             Err(ApiError::Unauthorized { message }) => Err(UserError::new(format!(
                 "the server no longer accepts your login ({message}); run `vault login`"
@@ -141,12 +185,10 @@ impl<'a> Authenticator<'a> {
 
     /// Exchanges the refresh token for new tokens, unless another `vault` process already did
     /// while we waited for the lock (presenting a used refresh token would end the login).
-    async fn refresh(&self, stale_access: &str) -> anyhow::Result<String> {
-        let lock = self.store.blocking(|s| lock_refresh(s.dir())).await?;
+    async fn refresh(&self, store: &Store, stale_access: &str) -> anyhow::Result<String> {
+        let lock = store.blocking(|s| lock_refresh(s.dir())).await?;
         let server = self.http.server();
-        let tokens = load(self.store)
-            .await?
-            .ok_or_else(|| not_logged_in(server))?;
+        let tokens = load(store).await?.ok_or_else(|| not_logged_in(server))?;
         let now = crate::clock::now();
         if tokens.access_token != stale_access && tokens.access_is_fresh(now) {
             return Ok(tokens.access_token);
@@ -166,14 +208,14 @@ impl<'a> Authenticator<'a> {
         let resp = match answer {
             Ok(resp) => resp,
             Err(e) if e.oauth_code() == Some("invalid_grant") => {
-                forget_login(self.store).await?;
+                forget_login(store).await?;
                 return Err(revoked());
             }
             Err(e) => return Err(e).context("refreshing your login"),
         };
         let renewed = tokens.refreshed(resp, now);
         let access = renewed.access_token.clone();
-        self.store
+        store
             .blocking(move |s| s.put_json(TOKENS_KEY, &renewed))
             .await
             .context("saving the refreshed login")?;

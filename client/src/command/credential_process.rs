@@ -21,8 +21,7 @@ pub struct Cmd {
 
 impl Cmd {
     pub fn run(self, globals: &Globals) -> anyhow::Result<()> {
-        let (server, store) = globals.open()?;
-        let session = session::obtain(&server, &store, &self.profile, self.duration)?;
+        let session = session::obtain(globals, &self.profile, self.duration)?;
         crate::print_out(&render(&session, Format::Json)?)
     }
 }

@@ -33,8 +33,7 @@ impl Cmd {
     /// Replaces this process with the command (Unix), or runs it and returns its exit code.
     pub fn run(self, globals: &Globals) -> anyhow::Result<ExitCode> {
         env::refuse_nesting(std::env::var_os(AWS_VAULT))?;
-        let (server, store) = globals.open()?;
-        let session = session::obtain(&server, &store, &self.profile, self.duration)?;
+        let session = session::obtain(globals, &self.profile, self.duration)?;
 
         let mut argv = self.command.into_iter();
         let program = argv.next().unwrap_or_else(default_shell);

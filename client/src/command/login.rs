@@ -6,6 +6,7 @@ use vault_api::WhoAmI;
 
 use crate::auth::{self, browser, device, Tokens};
 use crate::config::ServerUrl;
+use crate::error::UserError;
 use crate::http::Http;
 use crate::store::Store;
 
@@ -15,19 +16,22 @@ pub struct Cmd {
     /// Log in by confirming a code on another device (for machines without a browser)
     #[arg(long)]
     device: bool,
-    /// Print the login URL instead of opening a browser (implied when CI=true)
+    /// Print the login URL instead of opening a browser
     #[arg(long)]
     no_browser: bool,
 }
 
 impl Cmd {
     pub async fn run(self, server: ServerUrl, store: Store) -> anyhow::Result<()> {
+        if !self.device {
+            refuse_browser_in_ci(crate::in_ci())?;
+        }
         let http = Http::new(&server)?;
         let meta = auth::discover(&http).await?;
         let answer = if self.device {
             device::login(&http, &meta).await?
         } else {
-            browser::login(&http, &meta, !self.no_browser && !crate::in_ci()).await?
+            browser::login(&http, &meta, !self.no_browser).await?
         };
         let tokens = Tokens::from_response(
             server.as_str(),
@@ -50,5 +54,34 @@ impl Cmd {
             .context("checking the new login")?;
         eprintln!("Logged in as {}", who.display);
         Ok(())
+    }
+}
+
+/// In CI (`CI=true`) the browser login is refused at once: nobody would ever come back from the
+/// browser, and the job would hang until the login times out.
+fn refuse_browser_in_ci(in_ci: bool) -> anyhow::Result<()> {
+    if !in_ci {
+        return Ok(());
+    }
+    Err(UserError::new(
+        "running in CI (CI=true): `vault login` would wait for a browser that nobody opens",
+    )
+    .hint("CI jobs need no login: `vault exec`, `export` and `credential-process` use the job's OIDC token; to log a person in here anyway, use `vault login --device`")
+    .into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_browser_login_is_refused_in_ci() {
+        assert!(refuse_browser_in_ci(false).is_ok());
+        let err = refuse_browser_in_ci(true).unwrap_err();
+        assert!(
+            err.to_string().starts_with("running in CI (CI=true)"),
+            "{err}"
+        );
+        assert!(crate::error::hint(&err).is_some_and(|h| h.contains("--device")));
     }
 }
