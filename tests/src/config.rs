@@ -11,6 +11,8 @@ pub struct ProfileSpec {
     pub default_duration: String,
     pub max_duration: String,
     pub allow_groups: Vec<String>,
+    /// TOML appended to this profile's table (e.g. `reuse_ci_sessions`, `[[profiles.allow_ci]]`).
+    pub extra_toml: String,
 }
 
 impl ProfileSpec {
@@ -21,7 +23,14 @@ impl ProfileSpec {
             default_duration: "1h".into(),
             max_duration: "1h".into(),
             allow_groups: allow_groups.iter().map(|g| g.to_string()).collect(),
+            extra_toml: String::new(),
         }
+    }
+
+    /// Appends `toml` to this profile's table (keys first, then sub-tables).
+    pub fn toml(mut self, toml: &str) -> Self {
+        self.extra_toml.push_str(toml);
+        self
     }
 
     pub fn durations(mut self, default: &str, max: &str) -> Self {
@@ -112,6 +121,7 @@ impl ServerSettings {
             writeln!(t, "default_duration = {}", s(&p.default_duration)).unwrap();
             writeln!(t, "max_duration = {}", s(&p.max_duration)).unwrap();
             writeln!(t, "allow_groups = {}", list(&p.allow_groups)).unwrap();
+            t.push_str(&p.extra_toml);
         }
         t
     }

@@ -5,6 +5,7 @@
 pub mod app;
 pub mod audit;
 pub mod aws;
+pub mod ci_issuer;
 pub mod cli;
 pub mod config;
 pub mod database;

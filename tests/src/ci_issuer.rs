@@ -1,0 +1,599 @@
+//! A local CI OIDC issuer, as GitHub Actions runs one: a discovery document, a JWKS with one RSA
+//! key, GitHub-style job tokens minted on demand (with any claim overridden or removed), raw
+//! helpers for malformed tokens, a switch that takes the JWKS endpoint down, and the Actions
+//! runner's token endpoint (`ACTIONS_ID_TOKEN_REQUEST_URL`) for the real `vault` binary.
+
+use crate::app::{TestApp, TestAppBuilder};
+use crate::config::{default_profiles, ProfileSpec};
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use rand::Rng;
+use rsa::pkcs1::EncodeRsaPrivateKey;
+use rsa::pkcs8::{EncodePublicKey, LineEnding};
+use rsa::traits::PublicKeyParts;
+use rsa::RsaPrivateKey;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use vault_api::{GRANT_TOKEN_EXCHANGE, TOKEN_TYPE_JWT};
+
+/// The audience CI jobs ask their platform for (the server's `audiences`).
+pub const AUDIENCE: &str = "team-vault";
+/// The `[[ci_issuers]]` name the test configuration gives this issuer.
+pub const ISSUER_NAME: &str = "github";
+/// The repository, ref and event the `deploy` profile allows.
+pub const REPOSITORY: &str = "acme/app";
+pub const REF: &str = "refs/heads/main";
+
+/// An RSA key pair usable for RS256 signing and publishable as a JWK.
+pub struct RsaKey {
+    encoding: EncodingKey,
+    /// The public key as SPKI PEM (what a confused verifier would use as an HMAC secret).
+    pub public_pem: String,
+    n: String,
+    e: String,
+}
+
+impl RsaKey {
+    fn generate() -> RsaKey {
+        let private = RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).expect("RSA key generation");
+        let der = private.to_pkcs1_der().expect("PKCS#1 DER");
+        let public = private.to_public_key();
+        RsaKey {
+            encoding: EncodingKey::from_rsa_der(der.as_bytes()),
+            public_pem: public
+                .to_public_key_pem(LineEnding::LF)
+                .expect("public key PEM"),
+            n: URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()),
+            e: URL_SAFE_NO_PAD.encode(public.e().to_bytes_be()),
+        }
+    }
+
+    /// The public key as a JWK naming `kid`.
+    pub fn jwk(&self, kid: &str) -> Value {
+        json!({ "kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid, "n": self.n, "e": self.e })
+    }
+
+    /// Signs `claims` with RS256 under this key; `kid` goes into the header.
+    pub fn sign(&self, kid: Option<&str>, claims: &Value) -> String {
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = kid.map(str::to_owned);
+        self.sign_with(&header, claims)
+    }
+
+    /// Signs `claims` under this key with a header of the caller's making (RS* algorithms).
+    pub fn sign_with(&self, header: &Header, claims: &Value) -> String {
+        jsonwebtoken::encode(header, claims, &self.encoding).expect("signing")
+    }
+}
+
+/// RSA key generation is slow in debug builds: one issuer key and one foreign key per test
+/// process, shared by every issuer (each test still has its own issuer URL and server).
+fn keys() -> &'static (RsaKey, RsaKey) {
+    static KEYS: OnceLock<(RsaKey, RsaKey)> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let issuer = std::thread::spawn(RsaKey::generate);
+        let foreign = RsaKey::generate();
+        (issuer.join().expect("key generation thread"), foreign)
+    })
+}
+
+/// A key no issuer publishes (for forged tokens).
+pub fn foreign_key() -> &'static RsaKey {
+    &keys().1
+}
+
+/// How the JWKS endpoint answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwksMode {
+    /// 200 with the key.
+    Up,
+    /// 500 Internal Server Error.
+    Error500,
+    /// 200 headers, then the connection breaks before any body.
+    BrokenConnection,
+}
+
+/// One request to the Actions token endpoint.
+#[derive(Debug, Clone)]
+pub struct ActionsRequest {
+    pub audience: Option<String>,
+    pub query: HashMap<String, String>,
+    pub authorization: Option<String>,
+}
+
+struct Shared {
+    url: String,
+    kid: String,
+    run_id: String,
+    jwks_mode: Mutex<JwksMode>,
+    jwks_fetches: AtomicUsize,
+    discovery_fetches: AtomicUsize,
+    request_token: String,
+    actions_overrides: Mutex<Value>,
+    actions_requests: Mutex<Vec<ActionsRequest>>,
+}
+
+/// A running local CI issuer. Dropping it stops the server.
+pub struct CiIssuer {
+    shared: Arc<Shared>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Base64url without padding.
+pub fn b64(bytes: impl AsRef<[u8]>) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// `header.payload.signature` from raw parts: `payload` is encoded as given (any bytes, not
+/// necessarily JSON); `signature` is used verbatim.
+pub fn raw_jwt(header: &Value, payload: &[u8], signature: &str) -> String {
+    format!("{}.{}.{signature}", b64(header.to_string()), b64(payload))
+}
+
+/// `claims` with `alg: none` and an empty signature.
+pub fn unsigned(claims: &Value) -> String {
+    raw_jwt(
+        &json!({"alg": "none", "typ": "JWT"}),
+        claims.to_string().as_bytes(),
+        "",
+    )
+}
+
+/// `claims` signed with HS256 using `secret` (e.g. the issuer's public key PEM).
+pub fn hs256(kid: Option<&str>, claims: &Value, secret: &[u8]) -> String {
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = kid.map(str::to_owned);
+    jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(secret)).expect("HS256")
+}
+
+/// `token` with its payload replaced by `change(payload)` and the original signature kept.
+pub fn tampered(token: &str, change: impl FnOnce(&mut Value)) -> String {
+    let parts: Vec<&str> = token.split('.').collect();
+    let mut payload: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(parts[1])
+            .expect("payload is base64url"),
+    )
+    .expect("payload is JSON");
+    change(&mut payload);
+    format!("{}.{}.{}", parts[0], b64(payload.to_string()), parts[2])
+}
+
+/// Applies `overrides` to `base`: each key replaces the claim, `null` removes it.
+fn merge(base: &mut Map<String, Value>, overrides: Value) {
+    match overrides {
+        Value::Object(o) => {
+            for (k, v) in o {
+                if v.is_null() {
+                    base.remove(&k);
+                } else {
+                    base.insert(k, v);
+                }
+            }
+        }
+        Value::Null => {}
+        other => panic!("claim overrides must be a JSON object, got {other}"),
+    }
+}
+
+impl Shared {
+    fn claims(&self, overrides: Value) -> Value {
+        let now = now();
+        let mut c = json!({
+            "iss": self.url,
+            "aud": AUDIENCE,
+            "sub": format!("repo:{REPOSITORY}:ref:{REF}"),
+            "repository": REPOSITORY,
+            "repository_owner": "acme",
+            "repository_id": "123456",
+            "ref": REF,
+            "ref_type": "branch",
+            "ref_protected": "true",
+            "sha": "2c8d6e9f5b1f0a8c3e7d4b6a9f0e1d2c3b4a5f6e",
+            "workflow": "deploy",
+            "workflow_ref": format!("{REPOSITORY}/.github/workflows/deploy.yml@{REF}"),
+            "job_workflow_ref": format!("{REPOSITORY}/.github/workflows/deploy.yml@{REF}"),
+            "run_id": self.run_id,
+            "run_number": "42",
+            "run_attempt": "1",
+            "actor": "octocat",
+            "actor_id": "583231",
+            "event_name": "push",
+            "runner_environment": "github-hosted",
+            "jti": uuid::Uuid::new_v4().to_string(),
+            "iat": now,
+            "nbf": now - 5,
+            "exp": now + 300,
+        });
+        merge(c.as_object_mut().expect("object"), overrides);
+        c
+    }
+
+    fn mint(&self, overrides: Value) -> String {
+        keys().0.sign(Some(&self.kid), &self.claims(overrides))
+    }
+}
+
+impl CiIssuer {
+    /// Binds 127.0.0.1:0 and serves discovery, JWKS and the Actions token endpoint.
+    pub async fn start() -> CiIssuer {
+        let _ = keys();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binding the CI issuer");
+        let url = format!("http://{}", listener.local_addr().expect("local addr"));
+        let shared = Arc::new(Shared {
+            url,
+            kid: format!("ci-{}", uuid::Uuid::new_v4().simple()),
+            run_id: rand::thread_rng()
+                .gen_range(1_000_000_000u64..10_000_000_000)
+                .to_string(),
+            jwks_mode: Mutex::new(JwksMode::Up),
+            jwks_fetches: AtomicUsize::new(0),
+            discovery_fetches: AtomicUsize::new(0),
+            request_token: format!("actions-request-{}", uuid::Uuid::new_v4().simple()),
+            actions_overrides: Mutex::new(json!({})),
+            actions_requests: Mutex::new(Vec::new()),
+        });
+        let router = Router::new()
+            .route("/.well-known/openid-configuration", get(discovery))
+            .route("/.well-known/jwks", get(jwks))
+            .route("/_apis/actions/idtoken", get(actions_token))
+            .with_state(shared.clone());
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    rx.await.ok();
+                })
+                .await;
+        });
+        CiIssuer {
+            shared,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    /// The issuer URL, exactly as its tokens' `iss` and its discovery document say it.
+    pub fn url(&self) -> &str {
+        &self.shared.url
+    }
+
+    /// The `kid` of the published key.
+    pub fn kid(&self) -> &str {
+        &self.shared.kid
+    }
+
+    /// The `run_id` tokens carry unless overridden.
+    pub fn run_id(&self) -> &str {
+        &self.shared.run_id
+    }
+
+    /// The issuer's public key as PEM.
+    pub fn public_key_pem(&self) -> &str {
+        &keys().0.public_pem
+    }
+
+    /// GitHub-style claims (valid now for 5 minutes, fresh `jti`) with `overrides` applied
+    /// (`null` removes a claim).
+    pub fn claims(&self, overrides: Value) -> Value {
+        self.shared.claims(overrides)
+    }
+
+    /// A valid job token (RS256, the published `kid`) with `overrides` applied.
+    pub fn mint(&self, overrides: Value) -> String {
+        self.shared.mint(overrides)
+    }
+
+    /// `claims` as given, signed by the issuer's key under the published `kid`.
+    pub fn sign(&self, claims: &Value) -> String {
+        keys().0.sign(Some(self.kid()), claims)
+    }
+
+    /// `claims` signed by the issuer's key with a header of the caller's making.
+    pub fn sign_with(&self, header: &Header, claims: &Value) -> String {
+        keys().0.sign_with(header, claims)
+    }
+
+    /// `[[ci_issuers]]` for this issuer, named `github`.
+    pub fn config_toml(&self) -> String {
+        let mut t = String::new();
+        writeln!(t, "\n[[ci_issuers]]").unwrap();
+        writeln!(t, "name = \"{ISSUER_NAME}\"").unwrap();
+        writeln!(t, "issuer = \"{}\"", self.url()).unwrap();
+        writeln!(t, "audiences = [\"{AUDIENCE}\"]").unwrap();
+        writeln!(t, "algorithms = [\"RS256\"]").unwrap();
+        t
+    }
+
+    /// A server with the default (human) profiles plus `deploy` for CI jobs of acme/app's main
+    /// branch on push, trusting this issuer.
+    pub fn app_builder(&self) -> TestAppBuilder {
+        let mut profiles = default_profiles();
+        profiles.push(deploy_profile());
+        TestApp::builder()
+            .profiles(profiles)
+            .extra_toml(&self.config_toml())
+    }
+
+    /// Switches the JWKS endpoint up or down.
+    pub fn set_jwks(&self, mode: JwksMode) {
+        *self.shared.jwks_mode.lock().expect("lock") = mode;
+    }
+
+    /// How often the JWKS was requested.
+    pub fn jwks_fetches(&self) -> usize {
+        self.shared.jwks_fetches.load(Ordering::SeqCst)
+    }
+
+    /// How often the discovery document was requested.
+    pub fn discovery_fetches(&self) -> usize {
+        self.shared.discovery_fetches.load(Ordering::SeqCst)
+    }
+
+    /// `ACTIONS_ID_TOKEN_REQUEST_URL`: already carries a query, as GitHub's does, so the
+    /// client appends `&audience=…`.
+    pub fn actions_request_url(&self) -> String {
+        format!("{}/_apis/actions/idtoken?api-version=2.0", self.url())
+    }
+
+    /// `ACTIONS_ID_TOKEN_REQUEST_TOKEN`: the bearer token the endpoint requires.
+    pub fn actions_request_token(&self) -> &str {
+        &self.shared.request_token
+    }
+
+    /// Claim overrides for tokens the Actions endpoint hands out.
+    pub fn set_actions_claims(&self, overrides: Value) {
+        *self.shared.actions_overrides.lock().expect("lock") = overrides;
+    }
+
+    /// Requests the Actions endpoint received so far.
+    pub fn actions_requests(&self) -> Vec<ActionsRequest> {
+        self.shared.actions_requests.lock().expect("lock").clone()
+    }
+}
+
+impl Drop for CiIssuer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+async fn discovery(State(s): State<Arc<Shared>>) -> Json<Value> {
+    s.discovery_fetches.fetch_add(1, Ordering::SeqCst);
+    // GitHub's document: no authorization endpoint (which is why the openidconnect crate's
+    // discovery type rejects it).
+    Json(json!({
+        "issuer": s.url,
+        "jwks_uri": format!("{}/.well-known/jwks", s.url),
+        "subject_types_supported": ["public", "pairwise"],
+        "response_types_supported": ["id_token"],
+        "claims_supported": ["sub", "aud", "exp", "iat", "iss", "jti", "nbf", "ref", "repository",
+            "repository_owner", "run_id", "run_number", "run_attempt", "actor", "workflow",
+            "event_name", "ref_type", "job_workflow_ref"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "scopes_supported": ["openid"],
+    }))
+}
+
+async fn jwks(State(s): State<Arc<Shared>>) -> Response {
+    s.jwks_fetches.fetch_add(1, Ordering::SeqCst);
+    let mode = *s.jwks_mode.lock().expect("lock");
+    match mode {
+        JwksMode::Up => Json(json!({ "keys": [keys().0.jwk(&s.kid)] })).into_response(),
+        JwksMode::Error500 => (StatusCode::INTERNAL_SERVER_ERROR, "jwks down").into_response(),
+        JwksMode::BrokenConnection => {
+            let broken = futures_util::stream::once(async {
+                Err::<Bytes, std::io::Error>(std::io::Error::other("connection dropped"))
+            });
+            Response::builder()
+                .header("content-type", "application/json")
+                .body(Body::from_stream(broken))
+                .expect("response")
+        }
+    }
+}
+
+async fn actions_token(
+    State(s): State<Arc<Shared>>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let authorization = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let audience = query.get("audience").cloned();
+    s.actions_requests
+        .lock()
+        .expect("lock")
+        .push(ActionsRequest {
+            audience: audience.clone(),
+            query: query.clone(),
+            authorization: authorization.clone(),
+        });
+    let expected = format!("bearer {}", s.request_token);
+    if !authorization.is_some_and(|a| a.eq_ignore_ascii_case(&expected)) {
+        return (StatusCode::UNAUTHORIZED, "bad request token").into_response();
+    }
+    let mut overrides = s.actions_overrides.lock().expect("lock").clone();
+    if let (Some(aud), Value::Object(o)) = (audience, &mut overrides) {
+        o.entry("aud").or_insert(Value::String(aud));
+    }
+    Json(json!({ "count": 1, "value": s.mint(overrides) })).into_response()
+}
+
+/// `deploy`: no human may assume it; CI jobs of acme/app on main, pushed, may; bursts of one
+/// job identity share a session.
+pub fn deploy_profile() -> ProfileSpec {
+    ProfileSpec::new("deploy", "ci-deploy", &[]).toml(&format!(
+        "reuse_ci_sessions = true\n\n[[profiles.allow_ci]]\nissuer = \"{ISSUER_NAME}\"\n\
+         claims = {{ repository = \"{REPOSITORY}\", ref = \"{REF}\", event_name = \"push\" }}\n"
+    ))
+}
+
+/// The outcome of a token exchange, read whole.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub status: u16,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Exchange {
+    /// `error_description`, or "".
+    pub fn description(&self) -> &str {
+        self.body["error_description"].as_str().unwrap_or_default()
+    }
+
+    /// The access token, which must be there.
+    pub fn access_token(&self) -> String {
+        assert_eq!(self.status, 200, "the exchange was refused: {}", self.text);
+        self.body["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no access_token in {}", self.text))
+            .to_owned()
+    }
+}
+
+impl TestApp {
+    /// RFC 8693 token exchange of a CI job token, answered raw.
+    pub async fn ci_exchange_raw(&self, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(self.endpoint("/oauth/token"))
+            .form(form)
+            .send()
+            .await
+            .expect("POST /oauth/token")
+    }
+
+    /// RFC 8693 token exchange of `subject_token` (a CI JWT).
+    pub async fn ci_exchange(&self, subject_token: &str) -> Exchange {
+        let resp = self
+            .ci_exchange_raw(&[
+                ("grant_type", GRANT_TOKEN_EXCHANGE),
+                ("subject_token", subject_token),
+                ("subject_token_type", TOKEN_TYPE_JWT),
+            ])
+            .await;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Exchange { status, body, text }
+    }
+}
+
+/// A person's ID token from the dev IdP: the authorization-code flow with PKCE as the
+/// `team-vault` client (autologin.js fills in the login form), then the IdP's token endpoint.
+pub async fn idp_id_token(user: &str) -> String {
+    use crate::oauth::{pkce_challenge, random_b64};
+    let env = crate::env::TestEnv::get();
+    let http = crate::app::http_client();
+    let discovery: Value = http
+        .get(format!(
+            "{}/.well-known/openid-configuration",
+            env.idp_issuer
+        ))
+        .send()
+        .await
+        .expect("IdP discovery")
+        .json()
+        .await
+        .expect("IdP discovery JSON");
+    let redirect_uri = "http://127.0.0.1:9/oauth/callback";
+    let verifier = random_b64(32);
+    let state = random_b64(16);
+    let mut auth = url::Url::parse(
+        discovery["authorization_endpoint"]
+            .as_str()
+            .expect("authorization_endpoint"),
+    )
+    .expect("authorization endpoint URL");
+    auth.query_pairs_mut()
+        .append_pair("client_id", "team-vault")
+        .append_pair("response_type", "code")
+        .append_pair("scope", "openid email profile groups")
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair("code_challenge", &pkce_challenge(&verifier))
+        .append_pair("code_challenge_method", "S256")
+        .append_pair("state", &state)
+        .append_pair("nonce", &random_b64(16));
+    let out = crate::login::autologin(user, auth.as_str(), &["--print-loopback"])
+        .await
+        .unwrap_or_else(|e| panic!("IdP login as {user}: {e:#}"));
+    let loopback = out
+        .stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("LOOPBACK="))
+        .unwrap_or_else(|| panic!("autologin.js printed no LOOPBACK= line:\n{out}"));
+    let loopback = url::Url::parse(loopback).expect("LOOPBACK is a URL");
+    let code = loopback
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| panic!("no code in {loopback}"));
+    let resp = http
+        .post(
+            discovery["token_endpoint"]
+                .as_str()
+                .expect("token_endpoint"),
+        )
+        .basic_auth("team-vault", Some("dev-secret"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", redirect_uri),
+            ("code_verifier", &verifier),
+        ])
+        .send()
+        .await
+        .expect("IdP token request");
+    let status = resp.status();
+    let body: Value = resp.json().await.expect("IdP token response JSON");
+    assert!(status.is_success(), "IdP token endpoint: {status} {body}");
+    body["id_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id_token in {body}"))
+        .to_owned()
+}
+
+/// A local CI issuer and a server trusting it (with the `deploy` profile).
+pub async fn spawn_ci_app() -> (CiIssuer, TestApp) {
+    let issuer = CiIssuer::start().await;
+    let app = issuer.app_builder().spawn().await;
+    (issuer, app)
+}
+
+impl TestApp {
+    /// How many login sessions CI jobs hold (each granted exchange makes one).
+    pub async fn ci_session_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM login_sessions WHERE ci_issuer IS NOT NULL")
+            .fetch_one(&self.db)
+            .await
+            .expect("counting CI sessions")
+    }
+}
