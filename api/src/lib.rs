@@ -3,6 +3,7 @@
 //! Kept tiny on purpose (serde and serde_json only) so the CLI never pulls in the server's dependencies.
 //! Times travel as RFC 3339 strings; durations as whole seconds.
 
+pub mod admin;
 pub mod audit;
 
 use serde::{Deserialize, Serialize};

@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod issuance;
+pub mod keys;
 pub mod oidc;
 pub mod policy;
 pub mod request_meta;

@@ -13,6 +13,7 @@ use crate::{
     clock,
     config::Config,
     db,
+    keys::OwnedKeys,
     oidc::Upstream,
     routes,
     state::{AppState, Inner},
@@ -28,8 +29,7 @@ pub struct Application {
 impl Application {
     /// Connects to Postgres, applies migrations and prepares keys, STS and the IdP client.
     pub async fn build(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
-        let sts = Arc::new(AwsSts::new(&config.aws).await);
-        Self::build_with_sts(config, listener, sts).await
+        Self::assemble(config, listener, None).await
     }
 
     /// As [`Application::build`] with another STS implementation (unit tests of one module).
@@ -37,6 +37,14 @@ impl Application {
         config: Config,
         listener: TcpListener,
         sts: Arc<dyn RoleIssuer>,
+    ) -> anyhow::Result<Self> {
+        Self::assemble(config, listener, Some(sts)).await
+    }
+
+    async fn assemble(
+        config: Config,
+        listener: TcpListener,
+        sts: Option<Arc<dyn RoleIssuer>>,
     ) -> anyhow::Result<Self> {
         let addr = listener.local_addr().context("listener has no address")?;
         let public_url = match &config.public_url {
@@ -53,6 +61,17 @@ impl Application {
         let callback = public_url.join("/oauth/callback").context("public_url")?;
         let upstream = Upstream::new(config.oidc.clone(), callback);
         let audit = AuditWriter::start(pool.clone());
+        let owned = OwnedKeys::start(&config, &pool, &audit).await?;
+        let sts = match sts {
+            Some(sts) => sts,
+            None => {
+                let provider = config
+                    .sts_identity()
+                    .zip(owned.as_ref())
+                    .map(|(identity, owned)| owned.active.provider(&identity.name));
+                Arc::new(AwsSts::new(&config.aws, provider).await)
+            }
+        };
         let ci_keys = JwksCache::new(&config.ci_issuers);
         let state = AppState::new(Inner {
             audit,
@@ -64,6 +83,7 @@ impl Application {
             sts,
             ci_keys,
             ci_sessions: SessionReuse::default(),
+            owned,
         });
         db::audit::append_one(&state.db, &AuditEvent::system("server_start", now))
             .await
@@ -88,6 +108,16 @@ impl Application {
     ) -> anyhow::Result<()> {
         let state = self.state.clone();
         let maintenance = tokio::spawn(maintain(state.clone()));
+        let mut background = Vec::new();
+        if let Some(owned) = &state.owned {
+            background.push(tokio::spawn(owned.active.clone().follow(state.db.clone())));
+            background.push(tokio::spawn(crate::keys::leader::lead(
+                state.db.clone(),
+                owned.rotators.clone(),
+                owned.wake.clone(),
+                state.config.key_check_interval,
+            )));
+        }
         let retention = state
             .config
             .audit
@@ -99,6 +129,9 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await;
         maintenance.abort();
+        for task in background {
+            task.abort();
+        }
         if let Some(task) = retention {
             task.abort();
         }

@@ -10,6 +10,7 @@ use crate::{
     auth::signing::TokenService,
     ci::{jwks::JwksCache, reuse::SessionReuse},
     config::Config,
+    keys::OwnedKeys,
     oidc::Upstream,
     sts::RoleIssuer,
 };
@@ -32,6 +33,8 @@ pub struct Inner {
     pub ci_keys: JwksCache,
     /// Sessions CI jobs may share (in memory only).
     pub ci_sessions: SessionReuse,
+    /// The IAM keys this server owns, when identities are configured.
+    pub owned: Option<OwnedKeys>,
 }
 
 impl AppState {

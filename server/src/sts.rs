@@ -3,8 +3,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_sts::{config::Region, types::Tag};
-use secrecy::ExposeSecret;
+use aws_sdk_sts::types::Tag;
 use time::OffsetDateTime;
 
 use crate::config::AwsConfig;
@@ -45,23 +44,14 @@ pub struct AwsSts {
 }
 
 impl AwsSts {
-    pub async fn new(config: &AwsConfig) -> Self {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(Region::new(config.region.clone()));
-        if let Some(endpoint) = &config.endpoint_url {
-            loader = loader.endpoint_url(endpoint.as_str().trim_end_matches('/'));
-        }
-        if let Some((id, secret)) = &config.static_credentials {
-            loader = loader.credentials_provider(aws_sdk_sts::config::Credentials::new(
-                id,
-                secret.expose_secret(),
-                None,
-                None,
-                "vault-server-config",
-            ));
-        }
+    /// STS signed with `provider` (an owned identity's active key), else the configured static
+    /// keys or the default chain.
+    pub async fn new(
+        config: &AwsConfig,
+        provider: Option<crate::keys::active::ActiveKeyProvider>,
+    ) -> Self {
         AwsSts {
-            client: aws_sdk_sts::Client::new(&loader.load().await),
+            client: aws_sdk_sts::Client::new(&crate::keys::sdk_config(config, provider).await),
         }
     }
 }

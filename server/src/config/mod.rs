@@ -2,6 +2,7 @@
 //! each problem by its key path (`profiles[1].max_duration: ...`).
 
 mod ci;
+mod identities;
 mod raw;
 mod secret;
 
@@ -11,6 +12,7 @@ use secrecy::SecretString;
 use url::Url;
 
 pub use ci::{CiIssuer, CiRule};
+pub use identities::Identity;
 pub use raw::LogFormat;
 
 /// Validated configuration of one server process.
@@ -33,6 +35,20 @@ pub struct Config {
     pub profiles: Vec<Profile>,
     pub audit: AuditConfig,
     pub ci_issuers: Vec<CiIssuer>,
+    /// IAM users whose keys the server owns; empty means ambient or static credentials.
+    pub identities: Vec<Identity>,
+    /// How often the rotating replica checks key ages and due rotation steps.
+    pub key_check_interval: Duration,
+}
+
+impl Config {
+    /// The owned identity whose active key signs STS calls, if any.
+    pub fn sts_identity(&self) -> Option<&Identity> {
+        match &self.aws.identity {
+            Some(name) => self.identities.iter().find(|i| &i.name == name),
+            None => self.identities.first(),
+        }
+    }
 }
 
 /// The audit trail's retention.
@@ -60,6 +76,8 @@ pub struct AwsConfig {
     pub endpoint_url: Option<Url>,
     /// Static credentials (development and tests); `None` uses the default provider chain.
     pub static_credentials: Option<(String, SecretString)>,
+    /// The owned identity whose active key signs STS calls (default: the first identity).
+    pub identity: Option<String>,
 }
 
 /// A role people may be allowed to assume, named as `vault exec <name>` names it.

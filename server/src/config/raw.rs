@@ -7,6 +7,7 @@ use url::Url;
 
 use super::{
     ci::{validate_issuers, validate_rules, RawCiIssuer, RawCiRule},
+    identities::{self, RawIdentity},
     parse_duration, secret, AuditConfig, AwsConfig, Config, ConfigError, OidcConfig, Profile,
 };
 
@@ -47,6 +48,10 @@ pub(super) struct RawConfig {
     audit: RawAudit,
     #[serde(default)]
     ci_issuers: Vec<RawCiIssuer>,
+    #[serde(default)]
+    identities: Vec<RawIdentity>,
+    #[serde(default = "default_key_check")]
+    key_check_interval: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -77,6 +82,7 @@ struct RawAws {
     access_key_id: Option<String>,
     secret_access_key: Option<String>,
     secret_access_key_file: Option<String>,
+    identity: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -105,6 +111,9 @@ fn default_access_ttl() -> String {
 }
 fn default_refresh_ttl() -> String {
     "30d".into()
+}
+fn default_key_check() -> String {
+    "10s".into()
 }
 fn default_device_interval() -> String {
     "5s".into()
@@ -139,7 +148,7 @@ impl Problems {
     fn take<T>(&mut self, result: Result<T, String>) -> Option<T> {
         result.map_err(|p| self.0.push(p)).ok()
     }
-    fn duration(&mut self, key: &str, text: &str) -> Option<Duration> {
+    pub(super) fn duration(&mut self, key: &str, text: &str) -> Option<Duration> {
         self.take(parse_duration(text).map_err(|e| format!("{key}: {e}")))
     }
     pub(super) fn url(&mut self, key: &str, text: &str) -> Option<Url> {
@@ -200,6 +209,15 @@ impl RawConfig {
         let aws = self.aws.validate(&mut p);
         let default_region = aws.as_ref().map(|a| a.region.clone()).unwrap_or_default();
         let ci_issuers = validate_issuers(self.ci_issuers, &mut p);
+        let identities = identities::validate(self.identities, &mut p);
+        let key_check_interval = p.duration("key_check_interval", &self.key_check_interval);
+        if let Some(name) = aws.as_ref().and_then(|a| a.identity.as_ref()) {
+            if !identities.iter().any(|i| &i.name == name) {
+                p.push(format!(
+                    "aws.identity: no [[identities]] entry is named `{name}`"
+                ));
+            }
+        }
         let ci_names: Vec<String> = ci_issuers.iter().map(|i| i.name.clone()).collect();
         let mut names = HashSet::new();
         let profiles: Vec<Profile> = self
@@ -233,6 +251,8 @@ impl RawConfig {
             aws: aws.expect("checked"),
             profiles,
             ci_issuers,
+            identities,
+            key_check_interval: key_check_interval.expect("checked"),
             migration_database_url,
             audit: AuditConfig {
                 retention,
@@ -288,6 +308,7 @@ impl RawAws {
             p.0.push("aws.region: must not be empty".into());
         }
         Some(AwsConfig {
+            identity: self.identity,
             region: self.region,
             endpoint_url: endpoint_url.flatten(),
             static_credentials,

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod ci;
 pub mod cleanup;
 pub mod device;
+pub mod keys;
 pub mod logins;
 pub mod principals;
 pub mod refresh;

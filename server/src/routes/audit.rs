@@ -56,7 +56,7 @@ fn number(name: &str, value: &Option<String>) -> Result<Option<i64>, ApiError> {
 }
 
 /// Admins only: anyone else gets 403 and an `admin_denied` event.
-async fn require_admin(
+pub async fn require_admin(
     state: &AppState,
     caller: &Caller,
     meta: &RequestMeta,

@@ -1,5 +1,6 @@
 //! The one route table, and the JSON extractor whose rejections use the API's error format.
 
+mod admin;
 mod audit;
 mod authorize;
 mod callback;
@@ -46,6 +47,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/profiles", get(profiles::list))
         .route("/v1/credentials", post(credentials::issue))
         .route("/assume-role", post(credentials::assume_role))
+        .route("/v1/admin/keys", get(admin::keys))
+        .route("/v1/admin/rotate", post(admin::rotate))
         .route("/v1/audit", get(audit::list))
         .route("/v1/audit/follow", get(audit::follow))
         .route("/v1/audit/export", get(audit::export))

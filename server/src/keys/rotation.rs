@@ -1,0 +1,292 @@
+//! Rotation of one identity's access key as a persisted state machine. Each step is idempotent
+//! and recorded before the next begins, so a crash anywhere resumes where it stopped:
+//!
+//! `start` (delete an extra key IAM may hold, never the active one; create the new key; store it
+//! sealed as pending) → `created` (wait until STS accepts it: IAM is eventually consistent) →
+//! `verified` (make it active everywhere, old key retiring) → `activated` (after a grace period,
+//! mark the old key Inactive) → `deactivated` (after a second grace period, delete it) → `done`.
+//! Failures keep the current key active, are audited, and retry with backoff.
+
+use std::{sync::Arc, time::Duration};
+
+use sqlx::PgPool;
+use time::OffsetDateTime;
+
+use super::{
+    active::ActiveKeys,
+    iam::{IamError, KeyAdmin},
+    mask,
+};
+use crate::{
+    audit::{writer::AuditWriter, AuditEvent, Outcome},
+    config::Identity,
+    db::{self, keys::Rotation},
+    request_meta::RequestMeta,
+};
+
+/// How often an unverified new key is tried before the rotation gives up and removes it.
+const MAX_VERIFY_ATTEMPTS: i32 = 12;
+
+/// Failure of one step: IAM refused or the database did.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    #[error(transparent)]
+    Iam(#[from] IamError),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Rotates one identity's key.
+pub struct Rotator {
+    pub identity: Identity,
+    pool: PgPool,
+    keys: Arc<ActiveKeys>,
+    admin: Arc<dyn KeyAdmin>,
+    audit: AuditWriter,
+}
+
+/// Backoff after `attempts` failures: 2 s, 4 s, 8 s, … up to 10 minutes.
+pub fn backoff(attempts: i32) -> Duration {
+    Duration::from_secs(2u64.saturating_pow(attempts.clamp(1, 16) as u32).min(600))
+}
+
+impl Rotator {
+    pub fn new(
+        identity: Identity,
+        pool: PgPool,
+        keys: Arc<ActiveKeys>,
+        admin: Arc<dyn KeyAdmin>,
+        audit: AuditWriter,
+    ) -> Self {
+        Rotator {
+            identity,
+            pool,
+            keys,
+            admin,
+            audit,
+        }
+    }
+
+    /// Opens a rotation now (`vault admin rotate`), unless one is already under way.
+    pub async fn request(&self, reason: &str, now: OffsetDateTime) -> Result<Rotation, StepError> {
+        let old = self.keys.key_id(&self.identity.name).ok_or_else(|| {
+            StepError::Other(format!(
+                "identity `{}` has no active key",
+                self.identity.name
+            ))
+        })?;
+        Ok(db::keys::start_rotation(&self.pool, &self.identity.name, &old, reason, now).await?)
+    }
+
+    /// Starts a scheduled rotation when the key is old enough, then runs every step that is due.
+    pub async fn tick(&self, now: OffsetDateTime) -> Result<(), StepError> {
+        let name = &self.identity.name;
+        let mut rotation = match db::keys::open_rotation(&self.pool, name).await? {
+            Some(r) => r,
+            None if self.identity.rotate && self.key_is_old(now).await? => {
+                self.request("schedule", now).await?
+            }
+            None => return Ok(()),
+        };
+        while rotation.finished_at.is_none() && rotation.next_attempt_at <= now {
+            let step = rotation.step.clone();
+            if let Err(e) = self.step(&rotation, now).await {
+                self.fail(&rotation, &e, now).await?;
+                return Err(e);
+            }
+            match db::keys::open_rotation(&self.pool, name).await? {
+                Some(next) if next.step != step => rotation = next,
+                _ => break,
+            }
+        }
+        Ok(())
+    }
+
+    async fn key_is_old(&self, now: OffsetDateTime) -> Result<bool, sqlx::Error> {
+        let Some(key) = db::keys::active(&self.pool, &self.identity.name).await? else {
+            return Ok(false);
+        };
+        let since = key.activated_at.unwrap_or(key.created_at);
+        Ok(now - since >= self.identity.max_key_age)
+    }
+
+    async fn step(&self, r: &Rotation, now: OffsetDateTime) -> Result<(), StepError> {
+        let user = &self.identity.iam_user;
+        let old = r.old_key_id.clone().unwrap_or_default();
+        match r.step.as_str() {
+            "start" => {
+                self.remove_extra_keys(&old, now).await?;
+                let (new_id, secret) = self.admin.create_key(user).await?;
+                let sealed = self
+                    .keys
+                    .master()
+                    .seal(secrecy::ExposeSecret::expose_secret(&secret), &new_id);
+                let mut tx = self.pool.begin().await?;
+                db::keys::insert(
+                    &mut *tx,
+                    &new_id,
+                    &self.identity.name,
+                    &sealed,
+                    self.keys.master().id(),
+                    "pending",
+                    now,
+                )
+                .await?;
+                db::keys::advance(&mut *tx, r.id, "created", Some(&new_id), now, now).await?;
+                tx.commit().await?;
+                self.event("key_created", r, Some(&new_id), now).await;
+            }
+            "created" => {
+                let new_id = r.new_key_id.clone().unwrap_or_default();
+                let key = db::keys::find(&self.pool, &new_id).await?.ok_or_else(|| {
+                    StepError::Other(format!("new key {} is not stored", mask(&new_id)))
+                })?;
+                let secret = self
+                    .keys
+                    .master()
+                    .open(&key.sealed_secret, &new_id)
+                    .map_err(|e| StepError::Other(e.to_string()))?;
+                if let Err(e) = self.admin.check_key(&new_id, &secret).await {
+                    if r.attempts + 1 >= MAX_VERIFY_ATTEMPTS {
+                        // Never accepted: remove it and keep the old key, as if nothing happened.
+                        self.admin.delete_key(user, &new_id).await?;
+                        db::keys::set_state(&self.pool, &new_id, "deleted", now).await?;
+                        db::keys::advance(&self.pool, r.id, "failed", None, now, now).await?;
+                        self.event("key_rotation_failed", r, Some(&new_id), now)
+                            .await;
+                        return Ok(());
+                    }
+                    return Err(e.into());
+                }
+                db::keys::advance(&self.pool, r.id, "verified", None, now, now).await?;
+                self.event("key_verified", r, Some(&new_id), now).await;
+            }
+            "verified" => {
+                let new_id = r.new_key_id.clone().unwrap_or_default();
+                let mut tx = self.pool.begin().await?;
+                if !old.is_empty() {
+                    db::keys::set_state(&mut *tx, &old, "retiring", now).await?;
+                }
+                db::keys::set_state(&mut *tx, &new_id, "active", now).await?;
+                db::keys::notify_changed(&mut *tx, &self.identity.name).await?;
+                let due = now + self.identity.deactivate_after;
+                db::keys::advance(&mut *tx, r.id, "activated", None, now, due).await?;
+                tx.commit().await?;
+                if let Err(e) = self.keys.reload(&self.pool).await {
+                    tracing::warn!(error = %e, "reloading keys after activation failed");
+                }
+                self.event("key_activated", r, Some(&new_id), now).await;
+            }
+            "activated" => {
+                if !old.is_empty() {
+                    self.admin.deactivate_key(user, &old).await?;
+                    db::keys::set_state(&self.pool, &old, "inactive", now).await?;
+                }
+                let due = now + self.identity.delete_after;
+                db::keys::advance(&self.pool, r.id, "deactivated", None, now, due).await?;
+                self.event("key_deactivated", r, Some(&old), now).await;
+            }
+            "deactivated" => {
+                if !old.is_empty() {
+                    self.admin.delete_key(user, &old).await?;
+                    db::keys::set_state(&self.pool, &old, "deleted", now).await?;
+                }
+                db::keys::advance(&self.pool, r.id, "done", None, now, now).await?;
+                self.event("key_rotated", r, r.new_key_id.as_deref(), now)
+                    .await;
+            }
+            other => return Err(StepError::Other(format!("unknown rotation step `{other}`"))),
+        }
+        Ok(())
+    }
+
+    /// IAM allows two keys per user. Anything besides the active key (an orphan of a crash
+    /// between create and store, or a leftover) is deleted first; the active key never is.
+    async fn remove_extra_keys(&self, active: &str, now: OffsetDateTime) -> Result<(), StepError> {
+        let listed = self.admin.list_keys(&self.identity.iam_user).await?;
+        if listed.len() < 2 {
+            return Ok(());
+        }
+        for extra in listed.iter().filter(|k| k.access_key_id != active) {
+            if !extra.active
+                || db::keys::find(&self.pool, &extra.access_key_id)
+                    .await?
+                    .is_none_or(|k| k.state != "active")
+            {
+                self.admin
+                    .delete_key(&self.identity.iam_user, &extra.access_key_id)
+                    .await?;
+                if db::keys::find(&self.pool, &extra.access_key_id)
+                    .await?
+                    .is_some()
+                {
+                    db::keys::set_state(&self.pool, &extra.access_key_id, "deleted", now).await?;
+                }
+                let event = self
+                    .base("key_extra_deleted", Outcome::Success, now)
+                    .detail("deleted_key", &extra.access_key_id);
+                let _ = self.audit.write(event).await;
+            }
+        }
+        Ok(())
+    }
+
+    async fn fail(
+        &self,
+        r: &Rotation,
+        e: &StepError,
+        now: OffsetDateTime,
+    ) -> Result<(), sqlx::Error> {
+        let next = now + backoff(r.attempts + 1);
+        db::keys::record_failure(&self.pool, r.id, &e.to_string(), now, next).await?;
+        tracing::warn!(identity = %self.identity.name, step = %r.step, error = %e, "key rotation step failed; will retry");
+        let event = self
+            .base("key_rotation_failure", Outcome::Failure, now)
+            .reason(e.to_string())
+            .detail("step", &r.step)
+            .detail("attempt", r.attempts + 1)
+            .detail("retry_at", next.to_string());
+        let _ = self.audit.write(event).await;
+        Ok(())
+    }
+
+    fn base(&self, action: &'static str, outcome: Outcome, now: OffsetDateTime) -> AuditEvent {
+        let mut e = AuditEvent::new(action, outcome, &RequestMeta::internal(), now)
+            .principal(None, "vault-server", "system")
+            .detail("identity", &self.identity.name);
+        e.principal_kind = Some("system".into());
+        e
+    }
+
+    async fn event(
+        &self,
+        action: &'static str,
+        r: &Rotation,
+        key: Option<&str>,
+        now: OffsetDateTime,
+    ) {
+        let event = self
+            .base(action, Outcome::Success, now)
+            .detail("rotation", r.id)
+            .detail("old_key", &r.old_key_id)
+            .detail("key", key);
+        if let Err(e) = self.audit.write(event).await {
+            tracing::warn!(error = %e, action, "could not audit a rotation step");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+    use std::time::Duration;
+
+    #[test]
+    fn backoff_doubles_and_is_capped_at_ten_minutes() {
+        assert_eq!(backoff(1), Duration::from_secs(2));
+        assert_eq!(backoff(3), Duration::from_secs(8));
+        assert_eq!(backoff(40), Duration::from_secs(600));
+    }
+}
