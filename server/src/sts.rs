@@ -95,16 +95,24 @@ impl RoleIssuer for AwsSts {
     }
 }
 
-fn aws_error_text<E: std::error::Error + aws_sdk_sts::error::ProvideErrorMetadata>(
+fn aws_error_text<E: std::error::Error + aws_sdk_sts::error::ProvideErrorMetadata + 'static>(
     e: &aws_sdk_sts::error::SdkError<E>,
 ) -> String {
     match e.as_service_error() {
-        Some(service) => format!(
+        Some(service) if service.code().is_some() => format!(
             "{}: {}",
             service.code().unwrap_or("error"),
             service.message().unwrap_or("no message")
         ),
-        None => format!("cannot reach STS: {}", e),
+        // An answer the SDK could not classify: say what came back.
+        Some(_) => format!(
+            "unrecognised error from STS (HTTP {})",
+            e.raw_response().map_or(0, |r| r.status().as_u16())
+        ),
+        None => format!(
+            "cannot reach STS: {}",
+            aws_smithy_types::error::display::DisplayErrorContext(e)
+        ),
     }
 }
 

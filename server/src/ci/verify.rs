@@ -128,14 +128,17 @@ pub async fn verify(
                 ErrorKind::InvalidAlgorithm => {
                     "the key does not match the token's algorithm".to_owned()
                 }
+                // Header and payload decoded above: only the signature is left to fail.
+                ErrorKind::Base64(_) => "the token's signature is not base64url".to_owned(),
                 _ => "the token is malformed".to_owned(),
             })
         })?
         .claims;
-    let iat = claims
-        .get("iat")
-        .and_then(Value::as_i64)
-        .ok_or_else(|| invalid("`iat` is not a number"))?;
+    // jsonwebtoken's required-claims check does not cover `iat`: a missing one is caught here.
+    let iat = match claims.get("iat") {
+        None => return Err(invalid("the token has no `iat` claim")),
+        Some(v) => v.as_i64().ok_or_else(|| invalid("`iat` is not a number"))?,
+    };
     if iat > now.unix_timestamp() + LEEWAY_SECONDS as i64 {
         return Err(invalid("the token was issued in the future (iat)"));
     }
