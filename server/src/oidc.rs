@@ -55,6 +55,16 @@ pub enum UpstreamError {
 struct OtherClaims(HashMap<String, serde_json::Value>);
 impl AdditionalClaims for OtherClaims {}
 
+/// A discovered client: authorization endpoint set, token and userinfo endpoints as discovered.
+type UpstreamClient = CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
+
 /// Relying party for the configured IdP.
 pub struct Upstream {
     config: OidcConfig,
@@ -96,17 +106,22 @@ impl Upstream {
         Ok(fresh)
     }
 
-    /// Builds the IdP authorization URL for a new login.
-    pub async fn start(&self) -> Result<Started, UpstreamError> {
+    /// A client for the (discovered) IdP with our credentials and callback.
+    async fn client(&self) -> Result<UpstreamClient, UpstreamError> {
         let metadata = self.metadata().await?;
-        let client = CoreClient::from_provider_metadata(
+        Ok(CoreClient::from_provider_metadata(
             metadata,
             ClientId::new(self.config.client_id.clone()),
             Some(ClientSecret::new(
                 self.config.client_secret.expose_secret().to_owned(),
             )),
         )
-        .set_redirect_uri(self.redirect.clone());
+        .set_redirect_uri(self.redirect.clone()))
+    }
+
+    /// Builds the IdP authorization URL for a new login.
+    pub async fn start(&self) -> Result<Started, UpstreamError> {
+        let client = self.client().await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = client
             .authorize_url(
@@ -134,15 +149,7 @@ impl Upstream {
         verifier: &str,
         nonce: &str,
     ) -> Result<Identity, UpstreamError> {
-        let metadata = self.metadata().await?;
-        let client = CoreClient::from_provider_metadata(
-            metadata,
-            ClientId::new(self.config.client_id.clone()),
-            Some(ClientSecret::new(
-                self.config.client_secret.expose_secret().to_owned(),
-            )),
-        )
-        .set_redirect_uri(self.redirect.clone());
+        let client = self.client().await?;
         let response = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .map_err(|e| UpstreamError::Rejected(e.to_string()))?
@@ -182,14 +189,7 @@ impl Upstream {
 
     async fn groups_from_userinfo(
         &self,
-        client: &openidconnect::core::CoreClient<
-            openidconnect::EndpointSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointMaybeSet,
-            openidconnect::EndpointMaybeSet,
-        >,
+        client: &UpstreamClient,
         token: &AccessToken,
     ) -> Option<Vec<String>> {
         let request = client.user_info(token.clone(), None).ok()?;
