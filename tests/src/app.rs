@@ -40,6 +40,10 @@ pub struct TestAppBuilder {
     extra_top_level: String,
     public_url_from_port: bool,
     shared_database: Option<TestDatabase>,
+    own_database: Option<TestDatabase>,
+    server_database_url: Option<String>,
+    migration_database_url: Option<String>,
+    audit_retention: Option<(String, String)>,
     moto_url: Option<String>,
 }
 
@@ -52,6 +56,10 @@ impl Default for TestAppBuilder {
             extra_top_level: String::new(),
             public_url_from_port: false,
             shared_database: None,
+            own_database: None,
+            server_database_url: None,
+            migration_database_url: None,
+            audit_retention: None,
             moto_url: None,
         }
     }
@@ -103,6 +111,32 @@ impl TestAppBuilder {
         self
     }
 
+    /// Runs on a database the test prepared (e.g. migrated, with roles granted); the app owns it
+    /// from now on and drops it at the end.
+    pub fn database(mut self, database: TestDatabase) -> Self {
+        self.own_database = Some(database);
+        self
+    }
+
+    /// The server's `database_url` (e.g. a restricted role's); default: the test database's
+    /// superuser URL. `TestApp::db` stays a superuser pool for assertions.
+    pub fn server_database_url(mut self, url: &str) -> Self {
+        self.server_database_url = Some(url.to_owned());
+        self
+    }
+
+    /// The server's `migration_database_url` (the owner role that applies migrations).
+    pub fn migration_database_url(mut self, url: &str) -> Self {
+        self.migration_database_url = Some(url.to_owned());
+        self
+    }
+
+    /// `[audit] retention = RETENTION, prune_interval = INTERVAL`.
+    pub fn audit_retention(mut self, retention: &str, prune_interval: &str) -> Self {
+        self.audit_retention = Some((retention.to_owned(), prune_interval.to_owned()));
+        self
+    }
+
     /// Creates the database, writes the TOML, binds 127.0.0.1:0 and runs the server in-process.
     pub async fn spawn(self) -> TestApp {
         self.try_spawn().await.expect("spawning the test server")
@@ -112,16 +146,20 @@ impl TestAppBuilder {
         let env = TestEnv::get();
         crate::logs::init();
         let owns_database = self.shared_database.is_none();
-        let database = match self.shared_database {
-            Some(db) => db,
-            None => TestDatabase::create(&env.database_url).await?,
+        let database = match (self.shared_database, self.own_database) {
+            (Some(db), _) | (None, Some(db)) => db,
+            (None, None) => TestDatabase::create(&env.database_url).await?,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let port = listener.local_addr()?.port();
         let account_id = config::random_account_id();
         let moto_url = self.moto_url.unwrap_or_else(|| env.moto_url.clone());
         let settings = ServerSettings {
-            database_url: database.url.clone(),
+            database_url: self
+                .server_database_url
+                .unwrap_or_else(|| database.url.clone()),
+            migration_database_url: self.migration_database_url,
+            audit_retention: self.audit_retention,
             public_url: self
                 .public_url_from_port
                 .then(|| format!("http://127.0.0.1:{port}")),

@@ -67,6 +67,10 @@ pub struct ServerSettings {
     pub profiles: Vec<ProfileSpec>,
     /// Appended verbatim at the top level (before the tables), for options a test needs.
     pub extra_top_level: String,
+    /// `migration_database_url`: the owner role that applies migrations (default: none).
+    pub migration_database_url: Option<String>,
+    /// `[audit]`: `retention` and `prune_interval` (default: no retention).
+    pub audit_retention: Option<(String, String)>,
 }
 
 /// A TOML basic string (JSON escaping is a subset TOML accepts).
@@ -93,8 +97,17 @@ impl ServerSettings {
         writeln!(t, "refresh_token_ttl = {}", s(&self.refresh_token_ttl)).unwrap();
         // Device-flow tests poll once a second instead of the default five.
         writeln!(t, "device_poll_interval = \"1s\"").unwrap();
+        if let Some(url) = &self.migration_database_url {
+            writeln!(t, "migration_database_url = {}", s(url)).unwrap();
+        }
         t.push_str(&self.extra_top_level);
         t.push('\n');
+
+        if let Some((retention, interval)) = &self.audit_retention {
+            writeln!(t, "\n[audit]").unwrap();
+            writeln!(t, "retention = {}", s(retention)).unwrap();
+            writeln!(t, "prune_interval = {}", s(interval)).unwrap();
+        }
 
         writeln!(t, "\n[oidc]").unwrap();
         writeln!(t, "issuer = {}", s(&self.idp_issuer)).unwrap();

@@ -43,6 +43,39 @@ impl TestDatabase {
             .with_context(|| format!("connecting to {}", self.name))
     }
 
+    /// Runs SQL (one or more statements) on this test's database as the superuser.
+    pub async fn exec(&self, sql: &str) -> Result<()> {
+        let mut conn = PgConnection::connect(&self.url)
+            .await
+            .with_context(|| format!("connecting to {}", self.name))?;
+        sqlx::raw_sql(sql)
+            .execute(&mut conn)
+            .await
+            .with_context(|| format!("running on {}: {sql}", self.name))?;
+        conn.close().await.ok();
+        Ok(())
+    }
+
+    /// Applies the server's migrations, as its first start would.
+    pub async fn migrate(&self) -> Result<()> {
+        let pool = self.pool().await?;
+        vault_server::db::MIGRATOR
+            .run(&pool)
+            .await
+            .context("applying the server's migrations")?;
+        pool.close().await;
+        Ok(())
+    }
+
+    /// This database's URL with another login.
+    pub fn url_as(&self, user: &str, password: &str) -> String {
+        let mut url = url::Url::parse(&self.url).expect("the test database URL parses");
+        url.set_username(user).expect("URL takes a user name");
+        url.set_password(Some(password))
+            .expect("URL takes a password");
+        url.to_string()
+    }
+
     /// Runs one statement on the admin database (never on this test's database, which may refuse).
     pub async fn admin_exec(&self, sql: &str) -> Result<()> {
         let mut conn = PgConnection::connect(&self.admin_url)

@@ -4,11 +4,15 @@
 
 pub mod app;
 pub mod audit;
+pub mod audit_api;
+pub mod audit_seed;
+pub mod audit_table;
 pub mod aws;
 pub mod ci_issuer;
 pub mod cli;
 pub mod config;
 pub mod database;
+pub mod db_roles;
 pub mod env;
 pub mod jwt;
 pub mod login;

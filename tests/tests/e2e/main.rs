@@ -2,6 +2,14 @@
 
 mod api_input;
 mod audit;
+mod audit_api;
+mod audit_chain;
+mod audit_cli;
+mod audit_export;
+mod audit_follow;
+mod audit_retention;
+mod audit_roles;
+mod audit_secrets;
 mod availability;
 mod cache;
 mod commands;

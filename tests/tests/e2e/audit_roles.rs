@@ -1,0 +1,115 @@
+//! The server's database role may only INSERT and SELECT on the audit table: a server running as
+//! that role (the owner applying migrations) issues and prunes, and the role itself can neither
+//! change nor remove events.
+
+use sqlx::{Connection, PgConnection};
+use std::time::Duration;
+use vault_e2e::audit_seed::{self, Seeder};
+use vault_e2e::database::TestDatabase;
+use vault_e2e::db_roles::{server_role_grants, ServerRole};
+use vault_e2e::env::TestEnv;
+use vault_e2e::{poll, TestApp};
+
+/// Runs `sql` as the role; returns the SQLSTATE and message of the refusal.
+async fn refused(conn: &mut PgConnection, sql: &str) -> (String, String) {
+    match sqlx::raw_sql(sql).execute(&mut *conn).await {
+        Ok(done) => panic!(
+            "`{sql}` succeeded as the server's role ({} rows)",
+            done.rows_affected()
+        ),
+        Err(sqlx::Error::Database(e)) => (
+            e.code().unwrap_or_default().into_owned(),
+            e.message().to_owned(),
+        ),
+        Err(e) => panic!("`{sql}`: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn a_server_on_the_restricted_role_issues_and_prunes_but_the_role_cannot_change_audit_events()
+{
+    // The owner creates the schema (the first start), then grants the server's role.
+    let db = TestDatabase::create(&TestEnv::get().database_url)
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+    let role = ServerRole::create(&db).await.unwrap();
+    eprintln!(
+        "grants given to the server's role:\n{}",
+        server_role_grants(&role.name)
+    );
+    // History older than the retention period, present before the server starts.
+    let owner_pool = db.pool().await.unwrap();
+    let old = Seeder::new(
+        3,
+        vault_server::clock::now() - Duration::from_secs(90 * 86_400),
+        Duration::from_secs(30 * 86_400),
+    )
+    .events(120);
+    let old = audit_seed::append(&owner_pool, &old).await.unwrap();
+    owner_pool.close().await;
+
+    let app = TestApp::builder()
+        .database(db.clone())
+        .server_database_url(&role.url)
+        .migration_database_url(&db.url)
+        .audit_retention("30d", "1s")
+        .spawn()
+        .await;
+    let connections: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE usename = $1 AND datname = current_database()",
+    )
+    .bind(&role.name)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert!(
+        connections > 0,
+        "precondition: the server is connected as its restricted role"
+    );
+
+    // Issuance works: the role INSERTs events and moves the chain head.
+    let oauth = app.oauth();
+    let alice = oauth.login("alice").await.access_token;
+    let creds = oauth.credentials(&alice, "dev").await;
+    app.assert_issue_audited(&creds, "alice@example.com", "dev")
+        .await;
+
+    // Pruning works: through audit_prune(), which the role may only execute.
+    let prune = poll::until("the server to prune", Duration::from_secs(30), || async {
+        app.audit_rows_for("audit_prune").await.into_iter().next()
+    })
+    .await;
+    assert_eq!(prune["details"]["cut_seq"], *old.end(), "{prune:#}");
+    assert_eq!(prune["details"]["pruned"], 120, "{prune:#}");
+    let report = app.admin_audit_api().await.verify(&[]).await;
+    assert!(report.ok && report.from_checkpoint, "{report:#?}");
+
+    // The role itself cannot change history, not even with the pruning switch set by hand.
+    let mut conn = PgConnection::connect(&role.url).await.unwrap();
+    let superuser: bool =
+        sqlx::query_scalar("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert!(!superuser);
+    for sql in [
+        "UPDATE audit_events SET reason = 'tampered'",
+        "DELETE FROM audit_events",
+        "TRUNCATE audit_events",
+        "BEGIN; SET LOCAL vault.audit_prune = 'on'; DELETE FROM audit_events; COMMIT",
+        "ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only",
+        "DELETE FROM audit_checkpoints",
+        "INSERT INTO audit_checkpoints (cut_seq, cut_hash, pruned, created_at) VALUES (999999, '\\x00', 0, now())",
+    ] {
+        let (code, message) = refused(&mut conn, sql).await;
+        assert_eq!(code, "42501", "`{sql}`: expected insufficient_privilege, got {code}: {message}");
+        sqlx::raw_sql("ROLLBACK").execute(&mut conn).await.ok();
+        if !sql.starts_with("ALTER") {
+            assert!(message.contains("permission denied"), "`{sql}`: {message}");
+        }
+    }
+    conn.close().await.ok();
+    let report = app.admin_audit_api().await.verify(&[]).await;
+    assert!(report.ok, "{report:#?}");
+}
