@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::auth::ci::CiFlags;
-use crate::command::{audit, credential_process, exec, export, list, login, logout, whoami};
+use crate::command::{admin, audit, credential_process, exec, export, list, login, logout, whoami};
 use crate::config::{self, ServerUrl};
 use crate::store::Store;
 
@@ -62,6 +62,8 @@ enum Command {
     CredentialProcess(credential_process::Cmd),
     /// Search, follow, verify and export the audit log (admins)
     Audit(Box<audit::Cmd>),
+    /// See and rotate the IAM keys the server signs with (admins)
+    Admin(admin::Cmd),
 }
 
 impl Cli {
@@ -78,6 +80,7 @@ impl Cli {
             Command::Whoami(cmd) => with_runtime(g, |server, store| cmd.run(server, store)),
             Command::List(cmd) => with_runtime(g, |server, store| cmd.run(server, store)),
             Command::Audit(cmd) => on_runtime(g, |server, store| cmd.run(server, store)),
+            Command::Admin(cmd) => with_runtime(g, |server, store| cmd.run(server, store)),
         }
     }
 }

@@ -38,8 +38,13 @@ pub enum ApiError {
     },
     #[error("the server at {server} answered with a redirect to {location}; refusing to follow it with credentials attached")]
     Redirect { server: String, location: String },
+    /// Any other failure; `code` is the `error` of the server's JSON body, when it sent one.
     #[error("the server answered {status}: {message}")]
-    Status { status: u16, message: String },
+    Status {
+        status: u16,
+        code: Option<String>,
+        message: String,
+    },
     #[error("the server's answer ({status}) could not be understood")]
     Decode {
         status: u16,
@@ -234,7 +239,9 @@ fn with_bearer(req: RequestBuilder, bearer: Option<&str>) -> RequestBuilder {
 
 /// Maps a failed answer: the server's `message` when it sent one, else the OAuth error, else the text.
 fn error_from(status: StatusCode, body: &str) -> ApiError {
+    let mut code = None;
     let message = if let Ok(err) = serde_json::from_str::<ErrorBody>(body) {
+        code = Some(err.error);
         err.message
     } else if let Ok(err) = serde_json::from_str::<OAuthErrorBody>(body) {
         return ApiError::OAuth {
@@ -259,6 +266,7 @@ fn error_from(status: StatusCode, body: &str) -> ApiError {
         StatusCode::SERVICE_UNAVAILABLE => ApiError::Unavailable { message },
         _ => ApiError::Status {
             status: status.as_u16(),
+            code,
             message,
         },
     }
@@ -352,5 +360,16 @@ mod tests {
         );
         let empty = error_from(StatusCode::SERVICE_UNAVAILABLE, "");
         assert_eq!(empty.to_string(), "Service Unavailable");
+    }
+
+    #[test]
+    fn the_servers_error_code_is_kept_for_the_caller_to_match() {
+        let body = r#"{"error":"no_owned_keys","message":"this server owns no IAM keys"}"#;
+        let err = error_from(StatusCode::NOT_FOUND, body);
+        assert!(
+            matches!(err, ApiError::Status { status: 404, code: Some(ref c), .. } if c == "no_owned_keys")
+        );
+        let bare = error_from(StatusCode::NOT_FOUND, "");
+        assert!(matches!(bare, ApiError::Status { code: None, .. }));
     }
 }

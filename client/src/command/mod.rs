@@ -1,5 +1,6 @@
 //! One module per leaf command: a `clap` `Cmd` struct and its `run`.
 
+pub mod admin;
 pub mod audit;
 pub mod credential_process;
 pub mod exec;

@@ -286,7 +286,7 @@ fn cells(e: &AuditEventView) -> Vec<String> {
 
 /// `2024-05-01T12:00:03Z`: UTC to the second (the same form `--since` takes); an unreadable time
 /// is shown as sent.
-fn display_time(text: &str) -> String {
+pub(crate) fn display_time(text: &str) -> String {
     let format =
         time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
     OffsetDateTime::parse(text, &Rfc3339)
@@ -298,7 +298,7 @@ fn display_time(text: &str) -> String {
 /// `text` made safe and short for one table cell: line breaks and tabs become spaces, other
 /// control and bidirectional-override characters are shown escaped, and past `max` characters
 /// the rest is replaced by `…`.
-fn cell(text: &str, max: usize) -> String {
+pub(crate) fn cell(text: &str, max: usize) -> String {
     let mut safe = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

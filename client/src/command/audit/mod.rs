@@ -353,6 +353,7 @@ mod tests {
     fn a_server_without_the_audit_api_is_named_as_such() {
         let err: anyhow::Error = ApiError::Status {
             status: 404,
+            code: None,
             message: "not found".into(),
         }
         .into();
@@ -368,6 +369,7 @@ mod tests {
         let status = |status| -> anyhow::Error {
             ApiError::Status {
                 status,
+                code: None,
                 message: String::new(),
             }
             .into()
