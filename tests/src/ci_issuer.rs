@@ -118,6 +118,7 @@ struct Shared {
     kid: String,
     run_id: String,
     jwks_mode: Mutex<JwksMode>,
+    discovery_issuer: Mutex<Option<String>>,
     jwks_fetches: AtomicUsize,
     discovery_fetches: AtomicUsize,
     request_token: String,
@@ -247,6 +248,7 @@ impl CiIssuer {
                 .gen_range(1_000_000_000u64..10_000_000_000)
                 .to_string(),
             jwks_mode: Mutex::new(JwksMode::Up),
+            discovery_issuer: Mutex::new(None),
             jwks_fetches: AtomicUsize::new(0),
             discovery_fetches: AtomicUsize::new(0),
             request_token: format!("actions-request-{}", uuid::Uuid::new_v4().simple()),
@@ -340,6 +342,11 @@ impl CiIssuer {
         *self.shared.jwks_mode.lock().expect("lock") = mode;
     }
 
+    /// Makes the discovery document name `issuer` instead of this issuer's own URL (a mix-up).
+    pub fn set_discovery_issuer(&self, issuer: &str) {
+        *self.shared.discovery_issuer.lock().expect("lock") = Some(issuer.to_owned());
+    }
+
     /// How often the JWKS was requested.
     pub fn jwks_fetches(&self) -> usize {
         self.shared.jwks_fetches.load(Ordering::SeqCst)
@@ -385,10 +392,16 @@ impl Drop for CiIssuer {
 
 async fn discovery(State(s): State<Arc<Shared>>) -> Json<Value> {
     s.discovery_fetches.fetch_add(1, Ordering::SeqCst);
+    let issuer = s
+        .discovery_issuer
+        .lock()
+        .expect("lock")
+        .clone()
+        .unwrap_or_else(|| s.url.clone());
     // GitHub's document: no authorization endpoint (which is why the openidconnect crate's
     // discovery type rejects it).
     Json(json!({
-        "issuer": s.url,
+        "issuer": issuer,
         "jwks_uri": format!("{}/.well-known/jwks", s.url),
         "subject_types_supported": ["public", "pairwise"],
         "response_types_supported": ["id_token"],
