@@ -38,6 +38,40 @@ async fn a_server_on_the_restricted_role_issues_and_prunes_but_the_role_cannot_c
         "grants given to the server's role:\n{}",
         server_role_grants(&role.name)
     );
+    // Every other table gets full DML (a table added without a grant here fails this test);
+    // the audit table exactly SELECT and INSERT.
+    let mut conn = PgConnection::connect(&db.url).await.unwrap();
+    let ungranted: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = 'public' AND c.relkind = 'r' \
+           AND c.relname NOT IN ('audit_events', 'audit_chain_head', 'audit_checkpoints', '_sqlx_migrations') \
+           AND NOT (has_table_privilege($1, c.oid, 'SELECT') AND has_table_privilege($1, c.oid, 'INSERT') \
+                AND has_table_privilege($1, c.oid, 'UPDATE') AND has_table_privilege($1, c.oid, 'DELETE')) \
+         ORDER BY 1",
+    )
+    .bind(&role.name)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert!(
+        ungranted.is_empty(),
+        "SERVER_ROLE_GRANTS misses tables: {ungranted:?}"
+    );
+    let audit: Vec<bool> = sqlx::query_scalar(
+        "SELECT has_table_privilege($1, 'audit_events', p) \
+         FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) AS p",
+    )
+    .bind(&role.name)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        audit,
+        [true, true, false, false, false],
+        "SELECT, INSERT only"
+    );
+    conn.close().await.ok();
+
     // History older than the retention period, present before the server starts.
     let owner_pool = db.pool().await.unwrap();
     let old = Seeder::new(
