@@ -30,3 +30,37 @@ pub async fn upsert(
     .fetch_one(ex)
     .await
 }
+
+/// The id of the principal known by (`issuer`, `subject`), created if new. Unlike [`upsert`] it
+/// never updates an existing row, so concurrent logins of one principal do not wait on each other.
+#[tracing::instrument(skip_all)]
+pub async fn ensure(
+    conn: &mut sqlx::PgConnection,
+    kind: &str,
+    issuer: &str,
+    subject: &str,
+    now: OffsetDateTime,
+) -> Result<Uuid, sqlx::Error> {
+    let created: Option<Uuid> = sqlx::query_scalar(
+        "INSERT INTO principals (id, kind, issuer, subject, display, created_at, last_seen_at)
+         VALUES ($1, $2, $3, $4, $4, $5, $5)
+         ON CONFLICT (issuer, subject) DO NOTHING
+         RETURNING id",
+    )
+    .bind(Uuid::new_v4())
+    .bind(kind)
+    .bind(issuer)
+    .bind(subject)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(id) = created {
+        return Ok(id);
+    }
+    // A separate statement: its snapshot sees a row another transaction just committed.
+    sqlx::query_scalar("SELECT id FROM principals WHERE issuer = $1 AND subject = $2")
+        .bind(issuer)
+        .bind(subject)
+        .fetch_one(&mut *conn)
+        .await
+}

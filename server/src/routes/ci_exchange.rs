@@ -74,6 +74,9 @@ pub async fn exchange(
             )
         })
         .collect();
+    // Replay check, principal and session in one short transaction that takes no shared lock:
+    // a burst of jobs with one identity must not queue behind each other. The audit event goes
+    // through the group-committing writer afterwards; if it cannot be written, no token leaves.
     let mut tx = state.db.begin().await?;
     if !db::ci::first_use(&mut *tx, &job.issuer.issuer, &job.jti, now, job.expires_at).await? {
         drop(tx);
@@ -85,15 +88,8 @@ pub async fn exchange(
             reason.into(),
         ));
     }
-    let principal_id = db::principals::upsert(
-        &mut *tx,
-        "ci",
-        &job.issuer.issuer,
-        &job.subject,
-        &job.subject,
-        now,
-    )
-    .await?;
+    let principal_id =
+        db::principals::ensure(&mut tx, "ci", &job.issuer.issuer, &job.subject, now).await?;
     let expires = now + state.config.access_token_ttl;
     let claims = Value::Object(job.claims.clone());
     let session_id = db::sessions::create_ci(
@@ -105,14 +101,18 @@ pub async fn exchange(
         expires,
     )
     .await?;
+    tx.commit().await?;
     let event = AuditEvent::new("ci_exchange", Outcome::Success, meta, now)
         .principal(Some(principal_id), &job.subject, "ci")
         .detail("issuer", &job.issuer.name)
         .detail("claims", &claims)
         .detail("matched", &matched)
         .detail("session_id", session_id);
-    db::audit::append(&mut tx, &[event]).await?;
-    tx.commit().await?;
+    if let Err(e) = state.audit.write(event).await {
+        // The session exists but no token for it ever leaves; end it anyway.
+        let _ = db::sessions::revoke(&state.db, session_id, "exchange not audited", now).await;
+        return Err(OAuthError::new("temporarily_unavailable", e.to_string()));
+    }
     let (access_token, expires_in) =
         state
             .tokens
