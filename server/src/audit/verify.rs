@@ -138,6 +138,17 @@ pub async fn verify(
             reason: "the last event does not match the recorded chain head".into(),
         });
     }
+    if report.broken.is_none() && whole_tail {
+        if let Some(beyond) = db::audit::max_seq(pool).await?.filter(|m| *m > head_seq) {
+            report.broken = Some(BrokenLink {
+                chain_seq: head_seq + 1,
+                id: None,
+                reason: format!(
+                    "events up to {beyond} lie beyond the recorded chain head {head_seq} (was the head moved back?)"
+                ),
+            });
+        }
+    }
     report.ok = report.broken.is_none();
     report.checked = walk.checked;
     report.first_seq = (walk.checked > 0).then_some(from);

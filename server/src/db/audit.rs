@@ -226,6 +226,13 @@ pub async fn first_seq(ex: impl PgExecutor<'_>) -> Result<Option<i64>, sqlx::Err
         .await
 }
 
+/// The highest chain position stored.
+pub async fn max_seq(ex: impl PgExecutor<'_>) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT max(chain_seq) FROM audit_events")
+        .fetch_one(ex)
+        .await
+}
+
 /// The hash stored at one position.
 pub async fn hash_at(
     ex: impl PgExecutor<'_>,
