@@ -62,6 +62,16 @@ impl From<crate::db::DbError> for ApiError {
     }
 }
 
+impl From<crate::audit::writer::WriteFailed> for ApiError {
+    /// The writer logged the cause; the client learns only that nothing was decided.
+    fn from(_: crate::audit::writer::WriteFailed) -> Self {
+        ApiError::Unavailable(
+            "the audit trail cannot be written right now, so nothing was done; try again shortly"
+                .into(),
+        )
+    }
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         ApiError::BadRequest(format!("malformed request body: {}", rejection.body_text()))

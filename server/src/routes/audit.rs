@@ -85,11 +85,7 @@ pub async fn require_admin(
 }
 
 async fn write(state: &AppState, event: AuditEvent) -> Result<(), ApiError> {
-    state
-        .audit
-        .write(event)
-        .await
-        .map_err(|e| ApiError::Unavailable(e.to_string()))
+    state.audit.write(event).await.map_err(ApiError::from)
 }
 
 fn parse(

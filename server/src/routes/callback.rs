@@ -180,11 +180,7 @@ async fn audit_failure(
     now: time::OffsetDateTime,
 ) -> Result<(), ApiError> {
     let event = AuditEvent::new("login_failed", Outcome::Failure, meta, now).reason(reason);
-    state
-        .audit
-        .write(event)
-        .await
-        .map_err(|e| ApiError::Unavailable(e.to_string()))
+    state.audit.write(event).await.map_err(ApiError::from)
 }
 
 /// Tells the CLI (through its loopback) or the person (device flow) that the login failed.
