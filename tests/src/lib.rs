@@ -19,6 +19,7 @@ pub mod login;
 pub mod logs;
 pub mod moto;
 pub mod oauth;
+pub mod owned_keys;
 pub mod poll;
 pub mod process;
 
