@@ -45,18 +45,39 @@ pub struct AwsKeyAdmin {
     aws: AwsConfig,
 }
 
-fn sdk_error<E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error>(
+fn sdk_error<E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + 'static>(
     e: aws_sdk_iam::error::SdkError<E>,
 ) -> IamError {
     match e.as_service_error() {
-        Some(s) => IamError {
+        Some(s) if s.code().is_some() => IamError {
             code: s.code().unwrap_or("Error").to_owned(),
             message: s.message().unwrap_or("no message").to_owned(),
         },
+        // An answer the SDK could not classify (moto nests auth failures in <Errors>):
+        // read the code from the body rather than report a bare "Error".
+        Some(_) => unclassified(e.raw_response()),
         None => IamError {
             code: "NetworkError".into(),
-            message: e.to_string(),
+            message: aws_smithy_types::error::display::DisplayErrorContext(&e).to_string(),
         },
+    }
+}
+
+/// The `<Code>` and `<Message>` of an error body the SDK did not parse, else the HTTP status.
+fn unclassified(raw: Option<&aws_sdk_iam::config::http::HttpResponse>) -> IamError {
+    let status = raw.map_or(0, |r| r.status().as_u16());
+    let body = raw
+        .and_then(|r| r.body().bytes())
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .unwrap_or_default();
+    let tag = |name: &str| {
+        let (_, rest) = body.split_once(&format!("<{name}>"))?;
+        let (value, _) = rest.split_once(&format!("</{name}>"))?;
+        Some(value.trim().to_owned())
+    };
+    IamError {
+        code: tag("Code").unwrap_or_else(|| format!("HTTP{status}")),
+        message: tag("Message").unwrap_or_else(|| format!("unrecognised error (HTTP {status})")),
     }
 }
 
@@ -120,24 +141,18 @@ impl KeyAdmin for AwsKeyAdmin {
     }
 
     async fn delete_key(&self, user: &str, access_key_id: &str) -> Result<(), IamError> {
-        match self
+        let deleted = self
             .iam
             .delete_access_key()
             .user_name(user)
             .access_key_id(access_key_id)
             .send()
-            .await
-        {
+            .await;
+        match deleted.map_err(sdk_error) {
             Ok(_) => Ok(()),
             // Already gone (a step repeated after a crash): done.
-            Err(e)
-                if e.as_service_error()
-                    .and_then(|s| aws_sdk_iam::error::ProvideErrorMetadata::code(s))
-                    == Some("NoSuchEntity") =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(sdk_error(e)),
+            Err(e) if e.code == "NoSuchEntity" => Ok(()),
+            Err(e) => Err(e),
         }
     }
 
@@ -158,20 +173,7 @@ impl KeyAdmin for AwsKeyAdmin {
             .get_caller_identity()
             .send()
             .await
-            .map_err(|e| match e.as_service_error() {
-                Some(s) => IamError {
-                    code: aws_sdk_sts::error::ProvideErrorMetadata::code(s)
-                        .unwrap_or("Error")
-                        .to_owned(),
-                    message: aws_sdk_sts::error::ProvideErrorMetadata::message(s)
-                        .unwrap_or("")
-                        .to_owned(),
-                },
-                None => IamError {
-                    code: "NetworkError".into(),
-                    message: e.to_string(),
-                },
-            })?;
+            .map_err(sdk_error)?;
         Ok(out.arn.unwrap_or_default())
     }
 }

@@ -65,16 +65,34 @@ async fn sdk(moto_url: &str, key: &AccessKey) -> aws_config::SdkConfig {
         .await
 }
 
-/// `code: message` of an SDK error.
+/// `code: message` of an SDK error. moto nests its signature and permission refusals in
+/// `<Errors>`, which the Rust SDK does not parse: then the code is read from the body.
 fn describe<E: aws_sdk_iam::error::ProvideErrorMetadata + std::fmt::Debug>(
     e: &aws_sdk_iam::error::SdkError<E>,
 ) -> String {
+    let tag = |body: &str, name: &str| -> Option<String> {
+        let (_, rest) = body.split_once(&format!("<{name}>"))?;
+        Some(rest.split_once(&format!("</{name}>"))?.0.to_owned())
+    };
     match e.as_service_error() {
-        Some(s) => format!(
+        Some(s) if s.code().is_some() => format!(
             "{}: {}",
             s.code().unwrap_or("Error"),
             s.message().unwrap_or_default()
         ),
+        Some(_) => {
+            let raw = e.raw_response();
+            let body = raw
+                .and_then(|r| r.body().bytes())
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_default();
+            format!(
+                "{}: {} (HTTP {})",
+                tag(&body, "Code").unwrap_or_else(|| "Error".into()),
+                tag(&body, "Message").unwrap_or(body.clone()),
+                raw.map_or(0, |r| r.status().as_u16())
+            )
+        }
         None => format!("{e:?}"),
     }
 }
@@ -183,14 +201,7 @@ pub async fn caller_identity(moto_url: &str, key: &AccessKey) -> Result<String, 
     let client = aws_sdk_sts::Client::new(&sdk(moto_url, key).await);
     match client.get_caller_identity().send().await {
         Ok(out) => Ok(out.arn.unwrap_or_default()),
-        Err(e) => Err(match e.as_service_error() {
-            Some(s) => format!(
-                "{}: {}",
-                aws_sdk_sts::error::ProvideErrorMetadata::code(s).unwrap_or("Error"),
-                aws_sdk_sts::error::ProvideErrorMetadata::message(s).unwrap_or_default()
-            ),
-            None => format!("{e:?}"),
-        }),
+        Err(e) => Err(describe(&e)),
     }
 }
 
