@@ -135,8 +135,9 @@ impl Rotator {
                 )
                 .await?;
                 db::keys::advance(&mut *tx, r.id, "created", Some(&new_id), now, now).await?;
+                let event = self.step_event("key_created", r, Some(&new_id), now);
+                db::audit::append(&mut tx, &[event]).await?;
                 tx.commit().await?;
-                self.event("key_created", r, Some(&new_id), now).await;
             }
             "created" => {
                 let new_id = r.new_key_id.clone().unwrap_or_default();
@@ -152,16 +153,21 @@ impl Rotator {
                     if r.attempts + 1 >= MAX_VERIFY_ATTEMPTS {
                         // Never accepted: remove it and keep the old key, as if nothing happened.
                         self.admin.delete_key(user, &new_id).await?;
-                        db::keys::set_state(&self.pool, &new_id, "deleted", now).await?;
-                        db::keys::advance(&self.pool, r.id, "failed", None, now, now).await?;
-                        self.event("key_rotation_failed", r, Some(&new_id), now)
-                            .await;
+                        let mut tx = self.pool.begin().await?;
+                        db::keys::set_state(&mut *tx, &new_id, "deleted", now).await?;
+                        db::keys::advance(&mut *tx, r.id, "failed", None, now, now).await?;
+                        let event = self.step_event("key_rotation_failed", r, Some(&new_id), now);
+                        db::audit::append(&mut tx, &[event]).await?;
+                        tx.commit().await?;
                         return Ok(());
                     }
                     return Err(e.into());
                 }
-                db::keys::advance(&self.pool, r.id, "verified", None, now, now).await?;
-                self.event("key_verified", r, Some(&new_id), now).await;
+                let mut tx = self.pool.begin().await?;
+                db::keys::advance(&mut *tx, r.id, "verified", None, now, now).await?;
+                let event = self.step_event("key_verified", r, Some(&new_id), now);
+                db::audit::append(&mut tx, &[event]).await?;
+                tx.commit().await?;
             }
             "verified" => {
                 let new_id = r.new_key_id.clone().unwrap_or_default();
@@ -173,29 +179,39 @@ impl Rotator {
                 db::keys::notify_changed(&mut *tx, &self.identity.name).await?;
                 let due = now + self.identity.deactivate_after;
                 db::keys::advance(&mut *tx, r.id, "activated", None, now, due).await?;
+                let event = self.step_event("key_activated", r, Some(&new_id), now);
+                db::audit::append(&mut tx, &[event]).await?;
                 tx.commit().await?;
                 if let Err(e) = self.keys.reload(&self.pool).await {
                     tracing::warn!(error = %e, "reloading keys after activation failed");
                 }
-                self.event("key_activated", r, Some(&new_id), now).await;
             }
             "activated" => {
                 if !old.is_empty() {
                     self.admin.deactivate_key(user, &old).await?;
-                    db::keys::set_state(&self.pool, &old, "inactive", now).await?;
+                }
+                let mut tx = self.pool.begin().await?;
+                if !old.is_empty() {
+                    db::keys::set_state(&mut *tx, &old, "inactive", now).await?;
                 }
                 let due = now + self.identity.delete_after;
-                db::keys::advance(&self.pool, r.id, "deactivated", None, now, due).await?;
-                self.event("key_deactivated", r, Some(&old), now).await;
+                db::keys::advance(&mut *tx, r.id, "deactivated", None, now, due).await?;
+                let event = self.step_event("key_deactivated", r, Some(&old), now);
+                db::audit::append(&mut tx, &[event]).await?;
+                tx.commit().await?;
             }
             "deactivated" => {
                 if !old.is_empty() {
                     self.admin.delete_key(user, &old).await?;
-                    db::keys::set_state(&self.pool, &old, "deleted", now).await?;
                 }
-                db::keys::advance(&self.pool, r.id, "done", None, now, now).await?;
-                self.event("key_rotated", r, r.new_key_id.as_deref(), now)
-                    .await;
+                let mut tx = self.pool.begin().await?;
+                if !old.is_empty() {
+                    db::keys::set_state(&mut *tx, &old, "deleted", now).await?;
+                }
+                db::keys::advance(&mut *tx, r.id, "done", None, now, now).await?;
+                let event = self.step_event("key_rotated", r, r.new_key_id.as_deref(), now);
+                db::audit::append(&mut tx, &[event]).await?;
+                tx.commit().await?;
             }
             other => return Err(StepError::Other(format!("unknown rotation step `{other}`"))),
         }
@@ -240,15 +256,18 @@ impl Rotator {
         now: OffsetDateTime,
     ) -> Result<(), sqlx::Error> {
         let next = now + backoff(r.attempts + 1);
-        db::keys::record_failure(&self.pool, r.id, &e.to_string(), now, next).await?;
         tracing::warn!(identity = %self.identity.name, step = %r.step, error = %e, "key rotation step failed; will retry");
         let event = self
             .base("key_rotation_failure", Outcome::Failure, now)
             .reason(e.to_string())
+            .detail("rotation", r.id)
             .detail("step", &r.step)
             .detail("attempt", r.attempts + 1)
             .detail("retry_at", next.to_string());
-        let _ = self.audit.write(event).await;
+        let mut tx = self.pool.begin().await?;
+        db::keys::record_failure(&mut *tx, r.id, &e.to_string(), now, next).await?;
+        db::audit::append(&mut tx, &[event]).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -260,21 +279,19 @@ impl Rotator {
         e
     }
 
-    async fn event(
+    /// The audit event of a step, committed in the same transaction as the step itself: a
+    /// crash can lose neither without the other.
+    fn step_event(
         &self,
         action: &'static str,
         r: &Rotation,
         key: Option<&str>,
         now: OffsetDateTime,
-    ) {
-        let event = self
-            .base(action, Outcome::Success, now)
+    ) -> AuditEvent {
+        self.base(action, Outcome::Success, now)
             .detail("rotation", r.id)
             .detail("old_key", &r.old_key_id)
-            .detail("key", key);
-        if let Err(e) = self.audit.write(event).await {
-            tracing::warn!(error = %e, action, "could not audit a rotation step");
-        }
+            .detail("key", key)
     }
 }
 
