@@ -5,6 +5,7 @@
 pub mod gate;
 pub mod iam;
 pub mod load;
+pub mod proxy;
 pub mod server;
 
 use crate::config::{self, ProfileSpec, ServerSettings};
@@ -12,6 +13,7 @@ use crate::database::TestDatabase;
 use crate::env::TestEnv;
 use crate::oauth::OAuthClient;
 use iam::{AccessKey, AwsBed, MotoIam};
+use proxy::AwsProxy;
 use serde_json::Value;
 use server::ServerProcess;
 use sqlx::PgPool;
@@ -83,6 +85,7 @@ pub struct KeyBedBuilder {
     key_check_interval: String,
     max_key_age: String,
     profiles: Vec<ProfileSpec>,
+    proxy: bool,
 }
 
 impl Default for KeyBedBuilder {
@@ -94,6 +97,7 @@ impl Default for KeyBedBuilder {
             key_check_interval: "1s".into(),
             max_key_age: "30d".into(),
             profiles: config::default_profiles(),
+            proxy: false,
         }
     }
 }
@@ -119,12 +123,22 @@ impl KeyBedBuilder {
         self
     }
 
+    /// Servers reach moto through an [`AwsProxy`] that can hold their AWS calls.
+    pub fn through_proxy(mut self) -> Self {
+        self.proxy = true;
+        self
+    }
+
     /// Starts moto, creates the database and imports the broker's first key with the binary.
     pub async fn start(self) -> KeyBed {
         crate::logs::init();
         let env = TestEnv::get();
         let roles: Vec<String> = self.profiles.iter().map(|p| p.role.clone()).collect();
         let aws = AwsBed::start(&self.deny, &roles).await;
+        let proxy = match self.proxy {
+            true => Some(AwsProxy::start(&aws.moto.url).await),
+            false => None,
+        };
         let database = TestDatabase::create(&env.database_url)
             .await
             .expect("creating the test database");
@@ -137,6 +151,7 @@ impl KeyBedBuilder {
             master_key: new_master_key(),
             original_key: aws.broker_key.clone(),
             aws,
+            proxy,
             database,
             dir,
             builder: self,
@@ -151,6 +166,8 @@ impl KeyBedBuilder {
 /// Everything one owned-key test runs on. Dropping it stops moto and drops the database.
 pub struct KeyBed {
     pub aws: AwsBed,
+    /// Between the servers and moto, when asked for.
+    pub proxy: Option<AwsProxy>,
     pub database: TestDatabase,
     db: Option<PgPool>,
     /// The master key the servers get (hex).
@@ -200,7 +217,10 @@ impl KeyBed {
             database_url: url.to_string(),
             public_url: None,
             idp_issuer: env.idp_issuer.clone(),
-            moto_url: self.aws.moto.url.clone(),
+            moto_url: match &self.proxy {
+                Some(proxy) => proxy.url.clone(),
+                None => self.aws.moto.url.clone(),
+            },
             account_id: iam::ACCOUNT_ID.into(),
             access_token_ttl: "15m".into(),
             refresh_token_ttl: "30d".into(),

@@ -97,22 +97,61 @@ async fn restart_and_converge(
     bed.assert_issuance_works(server, alice).await;
 }
 
-const POINTS: [Point; 10] = [
-    Point::Advance("created"),
-    Point::Audit("key_created"),
-    Point::Advance("verified"),
-    Point::Audit("key_verified"),
-    Point::Advance("activated"),
-    Point::Audit("key_activated"),
-    Point::Advance("deactivated"),
-    Point::Audit("key_deactivated"),
-    Point::Advance("done"),
-    Point::Audit("key_rotated"),
+/// Where a run kills the server.
+#[derive(Debug, Clone, Copy)]
+enum Crash {
+    /// Stopped by a Postgres gate (see [`Point`]).
+    Db(Point),
+    /// Right before this AWS call leaves the server (held at the proxy, then dropped unsent):
+    /// the step before it is committed and nothing after it has happened.
+    BeforeAws(&'static str),
+}
+
+impl std::fmt::Display for Crash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Crash::Db(point) => write!(f, "{point}"),
+            Crash::BeforeAws(action) => write!(f, "right before the {action} call"),
+        }
+    }
+}
+
+/// Every point of a rotation, in order (the state before `start` is run separately).
+const CRASHES: [Crash; 15] = [
+    Crash::BeforeAws("ListAccessKeys"),
+    Crash::Db(Point::Advance("created")),
+    Crash::Db(Point::Audit("key_created")),
+    Crash::BeforeAws("GetCallerIdentity"),
+    Crash::Db(Point::Advance("verified")),
+    Crash::Db(Point::Audit("key_verified")),
+    Crash::Db(Point::Advance("activated")),
+    Crash::Db(Point::Audit("key_activated")),
+    Crash::BeforeAws("UpdateAccessKey"),
+    Crash::Db(Point::Advance("deactivated")),
+    Crash::Db(Point::Audit("key_deactivated")),
+    Crash::BeforeAws("DeleteAccessKey"),
+    Crash::Db(Point::Advance("done")),
+    Crash::Db(Point::Audit("key_rotated")),
+    Crash::BeforeAws("AssumeRole"),
+];
+
+/// The audit actions every rotation must leave, once each.
+const STEP_EVENTS: [&str; 5] = [
+    "key_created",
+    "key_verified",
+    "key_activated",
+    "key_deactivated",
+    "key_rotated",
 ];
 
 #[tokio::test]
 async fn a_server_killed_at_every_point_of_a_rotation_converges_to_one_active_key_after_restart() {
-    let bed = KeyBed::builder().grace("1s", "1s").start().await;
+    let bed = KeyBed::builder()
+        .grace("1s", "1s")
+        .through_proxy()
+        .start()
+        .await;
+    let proxy = bed.proxy.as_ref().expect("the bed has a proxy");
     let mut server = bed.serve("replica-a").await;
     let admin = bed.token(&server, "admin").await;
     let alice = bed.token(&server, "alice").await;
@@ -120,8 +159,8 @@ async fn a_server_killed_at_every_point_of_a_rotation_converges_to_one_active_ke
     let watch = IamWatch::start(bed.moto_url().to_owned(), bed.aws.inspector_key.clone());
     let mut runs = 0;
 
-    // Killed right after `start` is recorded, before any AWS call: the test holds the rotation
-    // lock, so the replica records the request but cannot rotate.
+    // Killed right after `start` is recorded, before the rotating replica sees it: the test
+    // holds the rotation lock, so the replica records the request but cannot rotate.
     {
         let when = "killed at step start";
         server.kill9().await;
@@ -144,17 +183,49 @@ async fn a_server_killed_at_every_point_of_a_rotation_converges_to_one_active_ke
         runs += 1;
     }
 
-    for point in POINTS {
-        let when = format!("killed {point}");
+    for crash in CRASHES {
+        let when = format!("killed {crash}");
         let old = bed.active_key_ids().await;
         assert_eq!(old.len(), 1, "before a run: {old:?}");
-        let mut gate = Gate::close(&bed.database, point).await;
-        let id = bed.request_rotation(&server, &admin).await;
-        gate.wait_until_reached(&server.name, Duration::from_secs(60))
-            .await;
-        server.kill9().await;
-        end_sessions(&bed.database, &server.name).await;
-        gate.open().await;
+        let id = match crash {
+            Crash::Db(point) => {
+                let mut gate = Gate::close(&bed.database, point).await;
+                let id = bed.request_rotation(&server, &admin).await;
+                gate.wait_until_reached(&server.name, Duration::from_secs(60))
+                    .await;
+                server.kill9().await;
+                end_sessions(&bed.database, &server.name).await;
+                gate.open().await;
+                id
+            }
+            Crash::BeforeAws("AssumeRole") => {
+                // Not a rotation step: an issuance in flight when the server dies mid-rotation.
+                proxy.hold("AssumeRole");
+                let id = bed.request_rotation(&server, &admin).await;
+                let issuing = tokio::spawn(
+                    vault_e2e::app::http_client()
+                        .post(format!("{}/v1/credentials", server.url))
+                        .bearer_auth(&alice)
+                        .json(&serde_json::json!({"profile": "dev"}))
+                        .send(),
+                );
+                proxy.wait_until_held(Duration::from_secs(30)).await;
+                server.kill9().await;
+                end_sessions(&bed.database, &server.name).await;
+                proxy.release(false);
+                let _ = issuing.await;
+                id
+            }
+            Crash::BeforeAws(action) => {
+                proxy.hold(action);
+                let id = bed.request_rotation(&server, &admin).await;
+                proxy.wait_until_held(Duration::from_secs(60)).await;
+                server.kill9().await;
+                end_sessions(&bed.database, &server.name).await;
+                assert_eq!(proxy.release(false), 1, "{when}: one held call");
+                id
+            }
+        };
         assert_iam_bounded(&bed, &when).await;
         let at_kill = bed.rotation(id).await;
         eprintln!("{when}: rotation at step {} after the kill", at_kill.step);
@@ -172,10 +243,30 @@ async fn a_server_killed_at_every_point_of_a_rotation_converges_to_one_active_ke
     let rotations = bed.rotations().await;
     assert_eq!(rotations.len(), runs, "{rotations:#?}");
     assert!(rotations.iter().all(|r| r.step == "done"), "{rotations:#?}");
-    // Whatever IAM refused or a kill cut short, the key in use ends up the last one created.
+    // Whatever a kill cut short, the key in use ends up the last one created.
     let last = rotations.last().and_then(|r| r.new_key_id.clone());
     assert_eq!(
         bed.active_key_ids().await,
         last.into_iter().collect::<Vec<_>>()
+    );
+
+    // Every step of every rotation is in the audit trail exactly once, kills or not.
+    let mut missing = Vec::new();
+    for action in STEP_EVENTS {
+        let rows = bed.audit_rows_for(action).await;
+        for r in &rotations {
+            let n = rows
+                .iter()
+                .filter(|row| row["details"]["rotation"] == r.id.to_string())
+                .count();
+            if n != 1 {
+                missing.push(format!("{action} x{n} for rotation {} ({})", r.id, r.step));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "rotation steps not audited exactly once after the kills:\n{}",
+        missing.join("\n")
     );
 }

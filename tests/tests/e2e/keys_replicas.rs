@@ -2,7 +2,7 @@
 //! middle of a rotation, the other takes the lock over and finishes that same rotation.
 
 use std::time::Duration;
-use vault_e2e::owned_keys::gate::{end_sessions, rotation_lock_holders, Gate, Point};
+use vault_e2e::owned_keys::gate::{end_sessions, rotation_lock_holders};
 use vault_e2e::owned_keys::iam::caller_identity;
 use vault_e2e::owned_keys::KeyBed;
 use vault_e2e::poll;
@@ -11,7 +11,12 @@ const LEADS: &str = "this replica now runs key rotation";
 
 #[tokio::test]
 async fn of_two_replicas_exactly_one_rotates_and_the_other_finishes_its_rotation_when_it_dies() {
-    let bed = KeyBed::builder().grace("1s", "1s").start().await;
+    let bed = KeyBed::builder()
+        .grace("1s", "1s")
+        .through_proxy()
+        .start()
+        .await;
+    let proxy = bed.proxy.as_ref().expect("the bed has a proxy");
     let a = bed.serve("replica-a").await;
     let b = bed.serve("replica-b").await;
     let holder = poll::until(
@@ -39,14 +44,13 @@ async fn of_two_replicas_exactly_one_rotates_and_the_other_finishes_its_rotation
     assert_eq!(leader.log_count(LEADS), 1, "{}", leader.log_text());
     assert_eq!(follower.log_count(LEADS), 0, "{}", follower.log_text());
 
-    // The request goes to the follower; the leader runs it, and is killed once the new key is
-    // active and before anything else happens.
+    // The request goes to the follower; the leader runs it, and is killed in the middle: the new
+    // key active everywhere, the old one not yet deactivated (its UpdateAccessKey held back).
     let admin = bed.token(&follower, "admin").await;
     let alice = bed.token(&follower, "alice").await;
-    let mut gate = Gate::close(&bed.database, Point::Audit("key_activated")).await;
+    proxy.hold("UpdateAccessKey");
     let id = bed.request_rotation(&follower, &admin).await;
-    gate.wait_until_reached(&leader.name, Duration::from_secs(60))
-        .await;
+    proxy.wait_until_held(Duration::from_secs(60)).await;
     let mid = bed.rotation(id).await;
     assert_eq!(mid.step, "activated", "{mid:#?}");
     let new_id = mid
@@ -57,7 +61,14 @@ async fn of_two_replicas_exactly_one_rotates_and_the_other_finishes_its_rotation
 
     leader.kill9().await;
     end_sessions(&bed.database, &leader.name).await;
-    gate.open().await;
+    assert_eq!(proxy.release(false), 1, "one UpdateAccessKey was held");
+    let listed = bed.iam().broker_keys().await;
+    assert_eq!(
+        listed.len(),
+        2,
+        "mid-rotation IAM holds both keys: {listed:?}"
+    );
+    assert!(listed.iter().all(|k| k.active), "{listed:?}");
 
     // The follower takes over and finishes the same rotation: no second one is started.
     poll::until(
