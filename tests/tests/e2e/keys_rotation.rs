@@ -44,6 +44,18 @@ async fn a_full_rotation_replaces_the_key_in_iam_and_the_old_key_is_refused_afte
         .await
         .expect("precondition: moto accepts the imported key");
 
+    // Admins only: a developer can neither see nor rotate the keys.
+    let oauth = vault_e2e::OAuthClient::new(&server.url);
+    let denied = oauth
+        .post_json(&alice, "/v1/admin/rotate", &serde_json::json!({}))
+        .await;
+    assert_eq!(denied.status(), 403, "a developer may rotate the keys");
+    assert_eq!(oauth.get(&alice, "/v1/admin/keys").await.status(), 403);
+    assert!(
+        bed.rotations().await.is_empty(),
+        "a developer opened a rotation"
+    );
+
     let started = Instant::now();
     let id = bed.request_rotation(&server, &admin).await;
     let done = bed.wait_finished(id, Duration::from_secs(60)).await;
@@ -254,5 +266,65 @@ async fn a_policy_denying_create_access_key_keeps_the_old_key_and_the_failure_is
     let listed = bed.iam().broker_keys().await;
     assert_eq!(listed.len(), 1, "{listed:?}");
     assert_eq!(Some(&listed[0].id), done.new_key_id.as_ref());
+    bed.assert_issuance_works(&server, &alice).await;
+}
+
+#[tokio::test]
+async fn a_key_older_than_max_key_age_is_rotated_on_schedule_without_anyone_asking() {
+    let bed = KeyBed::builder()
+        .max_key_age("3s")
+        .grace("0s", "0s")
+        .start()
+        .await;
+    let server = bed.serve("replica-a").await;
+    let admin = bed.token(&server, "admin").await;
+    let alice = bed.token(&server, "alice").await;
+
+    let status = bed.key_status(&server, &admin).await;
+    assert!(status[0].rotation_enabled, "{status:#?}");
+    let due = status[0].next_due.clone().expect("a next due time");
+    let due = time::OffsetDateTime::parse(&due, &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|e| panic!("next_due {due}: {e}"));
+    let age = status[0].key_age_seconds.unwrap_or_default();
+    assert!(age < 3, "{status:#?}");
+
+    // Two scheduled rotations, one after the other, each once the key in use is 3 s old.
+    let rotations = vault_e2e::poll::until(
+        "two scheduled rotations",
+        Duration::from_secs(60),
+        || async {
+            let done: Vec<_> = bed
+                .rotations()
+                .await
+                .into_iter()
+                .filter(|r| r.step == "done")
+                .collect();
+            (done.len() >= 2).then_some(done)
+        },
+    )
+    .await;
+    for r in &rotations {
+        assert_eq!(r.reason, "schedule", "{r:#?}");
+    }
+    assert_eq!(
+        rotations[0].old_key_id.as_deref(),
+        Some(bed.original_key.id.as_str())
+    );
+    assert_eq!(
+        rotations[1].old_key_id, rotations[0].new_key_id,
+        "{rotations:#?}"
+    );
+    let first = rotations[0].started_at;
+    assert!(
+        first >= due - Duration::from_secs(1),
+        "rotated at {first}, before it was due at {due}"
+    );
+    let gap = rotations[1].started_at - rotations[0].finished_at.expect("finished");
+    assert!(
+        gap >= Duration::from_secs(2),
+        "the next rotation came {gap} after the last, before the new key was 3 s old"
+    );
+    assert!(bed.audit_rows_for("key_rotate_requested").await.is_empty());
+    assert!(bed.iam().broker_keys().await.len() <= 2);
     bed.assert_issuance_works(&server, &alice).await;
 }
