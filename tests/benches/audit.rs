@@ -16,8 +16,10 @@
 //!
 //! Knobs: BENCH_AUDIT_EVENTS, BENCH_AUDIT_QUERIES (per kind, default 200),
 //! BENCH_AUDIT_WRITE_SECS (default 10), BENCH_AUDIT_REGENERATE=1, BENCH_AUDIT_SKIP (comma list of
-//! phases to skip: verify, http, write, durable), VAULT_BENCH_SERVER_BIN (default
-//! target/release/vault-server), BENCH_SCRATCH (where the server's config and log go).
+//! phases to skip: verify, http, write, durable), BENCH_AUDIT_PROFILE=1 (where verification time
+//! goes: one pass over the chain per stage, client and Postgres CPU measured apart),
+//! VAULT_BENCH_SERVER_BIN (default target/release/vault-server), BENCH_SCRATCH (where the
+//! server's config and log go).
 
 use std::{
     path::PathBuf,
@@ -135,6 +137,10 @@ async fn main() -> Result<()> {
             secs,
             report.checked as f64 / secs
         );
+    }
+
+    if std::env::var_os("BENCH_AUDIT_PROFILE").is_some_and(|v| v != "0") {
+        profile_verify(&db_url).await?;
     }
 
     if !s.skips("http") {
@@ -1171,14 +1177,16 @@ async fn http_measure(s: &Settings, server: &Server, g: &Generated, world: &Worl
 /// the test configuration (postgresql.conf). All three take effect on reload.
 async fn set_durable(admin_url: &str, on: bool) -> Result<()> {
     let mut c = PgConnection::connect(admin_url).await?;
-    let sql = if on {
-        "ALTER SYSTEM SET fsync = on; ALTER SYSTEM SET full_page_writes = on; \
-         ALTER SYSTEM SET synchronous_commit = on; SELECT pg_reload_conf()"
-    } else {
-        "ALTER SYSTEM RESET fsync; ALTER SYSTEM RESET full_page_writes; \
-         ALTER SYSTEM RESET synchronous_commit; SELECT pg_reload_conf()"
-    };
-    sqlx::raw_sql(sql).execute(&mut c).await?;
+    // One statement at a time: ALTER SYSTEM refuses to run inside a (implicit) transaction.
+    for setting in ["fsync", "full_page_writes", "synchronous_commit"] {
+        let sql = if on {
+            format!("ALTER SYSTEM SET {setting} = on")
+        } else {
+            format!("ALTER SYSTEM RESET {setting}")
+        };
+        sqlx::raw_sql(&sql).execute(&mut c).await?;
+    }
+    sqlx::query("SELECT pg_reload_conf()").execute(&mut c).await?;
     c.close().await.ok();
     // The postmaster signals its children; give them a moment to re-read the files.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -1288,4 +1296,156 @@ async fn write_phase(
 /// A replica's pool, as the server configures its own (db::connect: 20 connections).
 async fn pool_writer(db_url: &str) -> Result<PgPool> {
     pool(db_url, 20).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Where verification time goes (BENCH_AUDIT_PROFILE=1).
+
+/// The columns `verify` reads, as `db::audit` selects them.
+const VERIFY_COLUMNS: &str = "chain_seq, id, occurred_at, action, outcome, principal_id, principal, \
+    principal_kind, profile, role_arn, session_name, source_identity, access_key_id, expiration, \
+    duration_seconds, reason, client_addr, user_agent, request_id, details, prev_hash, hash";
+
+/// CPU seconds (user + system) used so far by a process, from /proc.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of stat(5); here indexes 11 and 12. 100 ticks/s.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// One pass over the whole chain per stage, on one connection whose backend's CPU is read from
+/// /proc: what Postgres costs, what the wire and row decoding cost, what canonical encoding and
+/// SHA-256 cost.
+async fn profile_verify(db_url: &str) -> Result<()> {
+    use futures_util::TryStreamExt;
+    let mut conn = PgConnection::connect(db_url).await?;
+    let backend: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut conn)
+        .await?;
+    let (from, to): (i64, i64) =
+        sqlx::query_as("SELECT min(chain_seq), max(chain_seq) FROM audit_events")
+            .fetch_one(&mut conn)
+            .await?;
+    let me = std::process::id();
+    println!("where verification time goes (one pass over {from}..={to} per line):");
+    let report = |name: &str, rows: u64, t: Instant, c0: f64, b0: f64| {
+        let wall = t.elapsed().as_secs_f64();
+        println!(
+            "  {name:<52} {:>9.0} rows/s  wall {wall:6.2} s  client CPU {:6.2} s  Postgres CPU {:6.2} s",
+            rows as f64 / wall,
+            cpu_seconds(me) - c0,
+            cpu_seconds(backend as u32) - b0
+        );
+    };
+    let range = |cols: &str| {
+        format!("SELECT {cols} FROM audit_events WHERE chain_seq BETWEEN $1 AND $2 ORDER BY chain_seq")
+    };
+
+    // Postgres alone: the plan executed, no row sent.
+    let (t, c0, b0) = (Instant::now(), cpu_seconds(me), cpu_seconds(backend as u32));
+    let plan: Vec<String> = sqlx::query_scalar(&format!(
+        "EXPLAIN (ANALYZE, TIMING OFF, BUFFERS) {}",
+        range(VERIFY_COLUMNS).replace("$1", &from.to_string()).replace("$2", &to.to_string())
+    ))
+    .fetch_all(&mut conn)
+    .await?;
+    report("Postgres executes the scan (EXPLAIN ANALYZE)", (to - from + 1) as u64, t, c0, b0);
+    for line in plan.iter().take(4) {
+        println!("      {line}");
+    }
+
+    let stages: [(&str, String); 3] = [
+        ("rows with chain_seq only", range("chain_seq")),
+        ("rows with every column, not decoded", range(VERIFY_COLUMNS)),
+        ("rows with every column but details, not decoded", range(&VERIFY_COLUMNS.replace(", details", ""))),
+    ];
+    for (name, sql) in &stages {
+        let (t, c0, b0) = (Instant::now(), cpu_seconds(me), cpu_seconds(backend as u32));
+        let mut rows = sqlx::query(sql).bind(from).bind(to).fetch(&mut conn);
+        let mut n = 0u64;
+        while let Some(row) = rows.try_next().await? {
+            std::hint::black_box(&row);
+            n += 1;
+        }
+        drop(rows);
+        report(name, n, t, c0, b0);
+    }
+
+    // Decoding into AuditRow, then the canonical encoding, then SHA-256: cumulative stages.
+    for stage in 0..3 {
+        let (t, c0, b0) = (Instant::now(), cpu_seconds(me), cpu_seconds(backend as u32));
+        let sql = range(VERIFY_COLUMNS);
+        let mut rows = sqlx::query_as::<_, AuditRow>(&sql).bind(from).bind(to).fetch(&mut conn);
+        let (mut n, mut sink) = (0u64, 0u64);
+        while let Some(row) = rows.try_next().await? {
+            n += 1;
+            if stage >= 1 {
+                let bytes = row.canonical();
+                sink += bytes.len() as u64;
+                if stage >= 2 {
+                    sink += vault_server::audit::chain::link(&row.prev_hash, &bytes)[0] as u64;
+                }
+            }
+        }
+        drop(rows);
+        std::hint::black_box(sink);
+        let name = [
+            "... decoded into AuditRow",
+            "... decoded + canonical encoding",
+            "... decoded + canonical + SHA-256 (= verify)",
+        ][stage];
+        report(name, n, t, c0, b0);
+    }
+
+    // In memory, per event: the parts of the canonical encoding and the hash.
+    let sample: Vec<AuditRow> = sqlx::query_as(&format!(
+        "SELECT {VERIFY_COLUMNS} FROM audit_events WHERE chain_seq BETWEEN $1 AND $2 ORDER BY chain_seq"
+    ))
+    .bind(from)
+    .bind(from + 199_999)
+    .fetch_all(&mut conn)
+    .await?;
+    let per = |t: Instant| t.elapsed().as_secs_f64() * 1e9 / sample.len() as f64;
+    let t = Instant::now();
+    let canon: Vec<Vec<u8>> = sample.iter().map(|r| r.canonical()).collect();
+    let canonical_ns = per(t);
+    let t = Instant::now();
+    let mut sink = 0u64;
+    for r in &sample {
+        sink += format_time(r.occurred_at).len() as u64;
+        if let Some(e) = r.expiration {
+            sink += format_time(e).len() as u64;
+        }
+    }
+    let times_ns = per(t);
+    let t = Instant::now();
+    for r in &sample {
+        sink += serde_json::to_vec(&r.details).expect("json").len() as u64;
+    }
+    let details_ns = per(t);
+    let t = Instant::now();
+    for (r, c) in sample.iter().zip(&canon) {
+        sink += vault_server::audit::chain::link(&r.prev_hash, c)[0] as u64;
+    }
+    let sha_ns = per(t);
+    let t = Instant::now();
+    for r in &sample {
+        sink += r.clone().principal.map_or(0, |p| p.len()) as u64;
+    }
+    let clone_ns = per(t);
+    std::hint::black_box(sink);
+    let avg = canon.iter().map(Vec::len).sum::<usize>() as f64 / canon.len() as f64;
+    println!(
+        "  in memory, per event ({} events, canonical encoding {avg:.0} bytes on average):",
+        sample.len()
+    );
+    println!(
+        "      canonical encoding {canonical_ns:.0} ns (of which the two times {times_ns:.0} ns, details JSON {details_ns:.0} ns); SHA-256 {sha_ns:.0} ns; cloning a row {clone_ns:.0} ns"
+    );
+    conn.close().await.ok();
+    Ok(())
 }
