@@ -70,13 +70,18 @@ impl Rotator {
     }
 
     /// Opens a rotation now (`vault admin rotate`), unless one is already under way.
+    /// The old key is the one the database calls active, not this replica's copy, which may lag
+    /// a rotation another replica has just finished (and name a key already deleted).
     pub async fn request(&self, reason: &str, now: OffsetDateTime) -> Result<Rotation, StepError> {
-        let old = self.keys.key_id(&self.identity.name).ok_or_else(|| {
-            StepError::Other(format!(
-                "identity `{}` has no active key",
-                self.identity.name
-            ))
-        })?;
+        let old = db::keys::active(&self.pool, &self.identity.name)
+            .await?
+            .map(|k| k.access_key_id)
+            .ok_or_else(|| {
+                StepError::Other(format!(
+                    "identity `{}` has no active key",
+                    self.identity.name
+                ))
+            })?;
         Ok(db::keys::start_rotation(&self.pool, &self.identity.name, &old, reason, now).await?)
     }
 
