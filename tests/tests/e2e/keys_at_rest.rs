@@ -82,6 +82,7 @@ async fn a_wrong_or_missing_master_key_stops_the_server_with_a_message_naming_th
     )
     .await;
     out.assert_failure("vault-server serve with the wrong master key");
+    eprintln!("REFUSAL (wrong master key): {}", out.stderr.trim());
     assert!(
         out.stderr.contains(&right) && out.stderr.contains(&wrong),
         "the message does not name both master key ids ({right}, {wrong}):\n{out}"

@@ -53,6 +53,7 @@ async fn vault_admin_keys_shows_the_masked_key_and_vault_admin_rotate_replaces_i
 
     let out = cli.run(&["admin", "keys"]).await;
     out.assert_success("vault admin keys after the rotation");
+    eprintln!("OUTPUT vault admin keys:\n{}", out.stdout);
     assert!(
         out.stdout.contains(&mask(&new)),
         "the new key is not shown:\n{out}"
