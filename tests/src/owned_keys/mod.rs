@@ -6,6 +6,7 @@ pub mod gate;
 pub mod iam;
 pub mod load;
 pub mod proxy;
+pub mod rows;
 pub mod server;
 
 use crate::config::{self, ProfileSpec, ServerSettings};
@@ -14,14 +15,12 @@ use crate::env::TestEnv;
 use crate::oauth::OAuthClient;
 use iam::{AccessKey, AwsBed, MotoIam};
 use proxy::AwsProxy;
-use serde_json::Value;
+pub use rows::{KeyRow, RotationRow};
 use server::ServerProcess;
 use sqlx::PgPool;
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::time::Duration;
 use tempfile::TempDir;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// The `[[identities]]` name the tests use.
@@ -49,32 +48,6 @@ pub fn master_key_id(hex_key: &str) -> String {
 /// `AKIA****WXYZ`, as the server masks a key id.
 pub fn mask(access_key_id: &str) -> String {
     vault_server::keys::mask(access_key_id)
-}
-
-/// One `key_rotations` row.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct RotationRow {
-    pub id: Uuid,
-    pub step: String,
-    pub old_key_id: Option<String>,
-    pub new_key_id: Option<String>,
-    pub reason: String,
-    pub attempts: i32,
-    pub last_error: Option<String>,
-    pub next_attempt_at: OffsetDateTime,
-    pub started_at: OffsetDateTime,
-    pub updated_at: OffsetDateTime,
-    pub finished_at: Option<OffsetDateTime>,
-}
-
-/// One `owned_keys` row.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct KeyRow {
-    pub access_key_id: String,
-    pub identity: String,
-    pub sealed_secret: String,
-    pub master_key_id: String,
-    pub state: String,
 }
 
 /// How the bed is set up.
@@ -333,109 +306,6 @@ impl KeyBed {
         let body = resp.text().await.unwrap_or_default();
         assert_eq!(status, 200, "GET /v1/admin/keys: {body}");
         serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
-    }
-
-    /// Every rotation, oldest first.
-    pub async fn rotations(&self) -> Vec<RotationRow> {
-        sqlx::query_as(
-            "SELECT id, step, old_key_id, new_key_id, reason, attempts, last_error,
-                    next_attempt_at, started_at, updated_at, finished_at
-               FROM key_rotations ORDER BY started_at, updated_at",
-        )
-        .fetch_all(self.db())
-        .await
-        .expect("reading key_rotations")
-    }
-
-    /// One rotation.
-    pub async fn rotation(&self, id: Uuid) -> RotationRow {
-        self.rotations()
-            .await
-            .into_iter()
-            .find(|r| r.id == id)
-            .unwrap_or_else(|| panic!("no rotation {id}"))
-    }
-
-    /// Waits until rotation `id` is finished; returns it.
-    pub async fn wait_finished(&self, id: Uuid, limit: Duration) -> RotationRow {
-        let what = format!("rotation {id} to finish");
-        let started = std::time::Instant::now();
-        loop {
-            let r = self.rotation(id).await;
-            if r.finished_at.is_some() {
-                return r;
-            }
-            assert!(
-                started.elapsed() < limit,
-                "gave up after {limit:?} waiting for {what}; it is at {r:#?}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// Every owned key, oldest first.
-    pub async fn keys(&self) -> Vec<KeyRow> {
-        sqlx::query_as(
-            "SELECT access_key_id, identity, sealed_secret, master_key_id, state
-               FROM owned_keys ORDER BY created_at, access_key_id",
-        )
-        .fetch_all(self.db())
-        .await
-        .expect("reading owned_keys")
-    }
-
-    /// The ids of the keys in state `active`.
-    pub async fn active_key_ids(&self) -> Vec<String> {
-        self.keys()
-            .await
-            .into_iter()
-            .filter(|k| k.state == "active")
-            .map(|k| k.access_key_id)
-            .collect()
-    }
-
-    /// A stored key with its secret opened with the bed's master key.
-    pub async fn stored_key(&self, access_key_id: &str) -> AccessKey {
-        let row = self
-            .keys()
-            .await
-            .into_iter()
-            .find(|k| k.access_key_id == access_key_id)
-            .unwrap_or_else(|| panic!("{access_key_id} is not stored"));
-        let master = vault_server::keys::seal::MasterKey::parse(&self.master_key)
-            .expect("the bed's master key");
-        let secret = master
-            .open(&row.sealed_secret, access_key_id)
-            .unwrap_or_else(|e| panic!("opening {access_key_id}: {e}"));
-        AccessKey {
-            id: access_key_id.to_owned(),
-            secret: secrecy::ExposeSecret::expose_secret(&secret).to_owned(),
-        }
-    }
-
-    /// Audit rows with `action`, oldest first, as JSON.
-    pub async fn audit_rows_for(&self, action: &str) -> Vec<Value> {
-        sqlx::query_scalar::<_, Value>(
-            "SELECT row_to_json(a)::jsonb FROM audit_events a WHERE action = $1 ORDER BY seq",
-        )
-        .bind(action)
-        .fetch_all(self.db())
-        .await
-        .expect("reading audit_events")
-    }
-
-    /// The whole audit trail as text.
-    pub async fn audit_text(&self) -> String {
-        sqlx::query_scalar::<_, Value>(
-            "SELECT row_to_json(a)::jsonb FROM audit_events a ORDER BY seq",
-        )
-        .fetch_all(self.db())
-        .await
-        .expect("reading audit_events")
-        .iter()
-        .map(Value::to_string)
-        .collect::<Vec<_>>()
-        .join("\n")
     }
 
     /// Issues `dev` credentials at `server` with alice's `token`; the status and body.
