@@ -5,8 +5,9 @@
 //!    outcomes, `ASIA…` keys on issues) carrying a valid hash chain, sealed in order with the
 //!    server's own `AuditRow::seal` and loaded with `COPY`. The database is kept: a later run
 //!    with the same count reuses it (`BENCH_AUDIT_REGENERATE=1` forces a new one).
-//! 2. Chain verification over the whole chain: `verify()` called directly, and later
-//!    `GET /v1/audit/verify` through a real `vault-server` process.
+//! 2. Chain verification over the whole chain: `verify()` called directly (as the server runs
+//!    it, then split into other numbers of parts), and later `GET /v1/audit/verify` through a
+//!    real `vault-server` process.
 //! 3. `GET /v1/audit` latency (p50/p95) through that server with an admin token: one principal
 //!    over 7 days, and one action over 24 hours (varied principals and actions; the windows end
 //!    where the generated history ends).
@@ -19,7 +20,8 @@
 //! Knobs: BENCH_AUDIT_EVENTS, BENCH_AUDIT_QUERIES (per kind, default 200),
 //! BENCH_AUDIT_WRITE_SECS (default 10), BENCH_AUDIT_REGENERATE=1, BENCH_AUDIT_SKIP (comma list of
 //! phases to skip: verify, http, write, durable), BENCH_AUDIT_PROFILE=1 (where verification time
-//! goes: one pass over the chain per stage, client and Postgres CPU measured apart),
+//! goes: Postgres alone, the COPY stream received, hashing on top; client and Postgres CPU
+//! measured apart),
 //! VAULT_BENCH_SERVER_BIN (default target/release/vault-server), BENCH_SCRATCH (where the
 //! server's config and log go).
 
@@ -55,7 +57,7 @@ const SEED: u64 = 0x7ea3_0a17_2026_0003;
 /// Bytes of COPY text per chunk sent to Postgres.
 const CHUNK: usize = 4 << 20;
 /// Bumped when the generator changes, so an old database is not mistaken for a current one.
-const GENERATOR_VERSION: i32 = 1;
+const GENERATOR_VERSION: i32 = 2;
 
 struct Settings {
     events: i64,
@@ -130,16 +132,23 @@ async fn main() -> Result<()> {
 
     if !s.skips("verify") {
         phase("verification");
-        let t = Instant::now();
-        let report = verify::verify(&pool, None, None).await?;
-        let secs = t.elapsed().as_secs_f64();
-        check_report(&report, "verify() over the whole chain")?;
-        println!(
-            "verify() directly, whole chain: {} events in {:.2} s = {:.0} events/s (target >= 500000)",
-            report.checked,
-            secs,
-            report.checked as f64 / secs
-        );
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        for parts in [None, Some(1), Some(cores + 1), Some(2 * cores)] {
+            let t = Instant::now();
+            let report = verify::verify_in_parts(&pool, None, None, parts).await?;
+            let secs = t.elapsed().as_secs_f64();
+            check_report(&report, "verify() over the whole chain")?;
+            let how = match parts {
+                None => format!("verify() directly (as the server runs it: {cores} parts)"),
+                Some(n) => format!("verify_in_parts({n})"),
+            };
+            println!(
+                "{how}, whole chain: {} events in {:.2} s = {:.0} events/s (target >= 500000)",
+                report.checked,
+                secs,
+                report.checked as f64 / secs
+            );
+        }
     }
 
     if std::env::var_os("BENCH_AUDIT_PROFILE").is_some_and(|v| v != "0") {
@@ -868,7 +877,7 @@ async fn generate(db_url: &str, n: i64, world: &Arc<World>) -> Result<Generated>
     });
     let mut copy = tx
         .copy_in_raw(
-            "COPY audit_events (chain_seq, id, occurred_at, action, outcome, principal_id, principal, \
+            "COPY audit_events (hash_version, chain_seq, id, occurred_at, action, outcome, principal_id, principal, \
              principal_kind, profile, role_arn, session_name, source_identity, access_key_id, expiration, \
              duration_seconds, reason, client_addr, user_agent, request_id, details, prev_hash, hash) FROM STDIN",
         )
@@ -983,7 +992,7 @@ fn copy_line(buf: &mut Vec<u8>, scratch: &mut Vec<u8>, r: &AuditRow) {
         }
     }
     let tab = |buf: &mut Vec<u8>| buf.push(b'\t');
-    write!(buf, "{}", r.chain_seq).expect("vec");
+    write!(buf, "{}\t{}", r.hash_version, r.chain_seq).expect("vec");
     tab(buf);
     text(buf, &r.id.to_string());
     tab(buf);
@@ -1405,12 +1414,6 @@ async fn pool_writer(db_url: &str) -> Result<PgPool> {
 // ---------------------------------------------------------------------------------------------
 // Where verification time goes (BENCH_AUDIT_PROFILE=1).
 
-/// The columns `verify` reads, as `db::audit` selects them.
-const VERIFY_COLUMNS: &str =
-    "chain_seq, id, occurred_at, action, outcome, principal_id, principal, \
-    principal_kind, profile, role_arn, session_name, source_identity, access_key_id, expiration, \
-    duration_seconds, reason, client_addr, user_agent, request_id, details, prev_hash, hash";
-
 /// CPU seconds (user + system) used so far by a process, from /proc.
 fn cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -1422,376 +1425,90 @@ fn cpu_seconds(pid: u32) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-/// One pass over the whole chain per stage, on one connection whose backend's CPU is read from
-/// /proc: what Postgres costs, what the wire and row decoding cost, what canonical encoding and
-/// SHA-256 cost.
+/// One pass over the whole chain per line, on one connection whose backend's CPU is read from
+/// /proc: what Postgres costs to produce the verification COPY stream, what receiving it costs,
+/// and what hashing every event on top of that costs.
 async fn profile_verify(db_url: &str) -> Result<()> {
     use futures_util::TryStreamExt;
+    let (from, to): (i64, i64) = {
+        let mut conn = PgConnection::connect(db_url).await?;
+        let range = sqlx::query_as("SELECT min(chain_seq), max(chain_seq) FROM audit_events")
+            .fetch_one(&mut conn)
+            .await?;
+        conn.close().await?;
+        range
+    };
+    let rows = (to - from + 1) as f64;
+    let me = std::process::id();
+    println!("where verification time goes (one pass over {from}..={to} per line):");
+    let statement = format!(
+        "COPY (SELECT {}, prev_hash, hash FROM audit_events WHERE chain_seq BETWEEN {from} AND {to} \
+         ORDER BY chain_seq) TO STDOUT (FORMAT binary)",
+        vault_server::audit::chain::v2::FIELDS
+    );
+
+    // Postgres alone: the same query into a server-side sink, nothing sent.
     let mut conn = PgConnection::connect(db_url).await?;
     let backend: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
         .fetch_one(&mut conn)
         .await?;
-    let (from, to): (i64, i64) =
-        sqlx::query_as("SELECT min(chain_seq), max(chain_seq) FROM audit_events")
-            .fetch_one(&mut conn)
-            .await?;
-    let me = std::process::id();
-    println!("where verification time goes (one pass over {from}..={to} per line):");
-    let report = |name: &str, rows: u64, t: Instant, c0: f64, b0: f64| {
+    let (t, c0, b0) = (Instant::now(), cpu_seconds(me), cpu_seconds(backend as u32));
+    sqlx::query(&format!(
+        "EXPLAIN (ANALYZE, TIMING OFF) {}",
+        statement
+            .trim_start_matches("COPY (")
+            .trim_end_matches(") TO STDOUT (FORMAT binary)")
+    ))
+    .execute(&mut conn)
+    .await?;
+    let line = |name: &str, t: Instant, c0: f64, b0: f64| {
         let wall = t.elapsed().as_secs_f64();
         println!(
-            "  {name:<52} {:>9.0} rows/s  wall {wall:6.2} s  client CPU {:6.2} s  Postgres CPU {:6.2} s",
-            rows as f64 / wall,
+            "  {name:<58} {:>9.0} events/s  wall {wall:6.2} s  client CPU {:6.2} s  Postgres CPU {:6.2} s",
+            rows / wall,
             cpu_seconds(me) - c0,
             cpu_seconds(backend as u32) - b0
         );
     };
-    let range = |cols: &str| {
-        format!(
-            "SELECT {cols} FROM audit_events WHERE chain_seq BETWEEN $1 AND $2 ORDER BY chain_seq"
-        )
-    };
-
-    // Postgres alone: the plan executed, no row sent.
-    let (t, c0, b0) = (Instant::now(), cpu_seconds(me), cpu_seconds(backend as u32));
-    let plan: Vec<String> = sqlx::query_scalar(&format!(
-        "EXPLAIN (ANALYZE, TIMING OFF, BUFFERS) {}",
-        range(VERIFY_COLUMNS)
-            .replace("$1", &from.to_string())
-            .replace("$2", &to.to_string())
-    ))
-    .fetch_all(&mut conn)
-    .await?;
-    report(
-        "Postgres executes the scan (EXPLAIN ANALYZE)",
-        (to - from + 1) as u64,
+    line(
+        "Postgres runs the query, sends nothing (EXPLAIN ANALYZE)",
         t,
         c0,
         b0,
     );
-    for line in plan.iter().take(4) {
-        println!("      {line}");
-    }
 
-    let stages: [(&str, String); 3] = [
-        ("rows with chain_seq only", range("chain_seq")),
-        ("rows with every column, not decoded", range(VERIFY_COLUMNS)),
-        (
-            "rows with every column but details, not decoded",
-            range(&VERIFY_COLUMNS.replace(", details", "")),
-        ),
-    ];
-    for (name, sql) in &stages {
-        let (t, c0, b0) = (Instant::now(), cpu_seconds(me), cpu_seconds(backend as u32));
-        let mut rows = sqlx::query(sql).bind(from).bind(to).fetch(&mut conn);
-        let mut n = 0u64;
-        while let Some(row) = rows.try_next().await? {
-            std::hint::black_box(&row);
-            n += 1;
-        }
-        drop(rows);
-        report(name, n, t, c0, b0);
-    }
-
-    // Decoding into AuditRow, then the canonical encoding, then SHA-256: cumulative stages.
-    for stage in 0..3 {
-        let (t, c0, b0) = (Instant::now(), cpu_seconds(me), cpu_seconds(backend as u32));
-        let sql = range(VERIFY_COLUMNS);
-        let mut rows = sqlx::query_as::<_, AuditRow>(&sql)
-            .bind(from)
-            .bind(to)
-            .fetch(&mut conn);
-        let (mut n, mut sink) = (0u64, 0u64);
-        while let Some(row) = rows.try_next().await? {
-            n += 1;
-            if stage >= 1 {
-                let bytes = row.canonical();
-                sink += bytes.len() as u64;
-                if stage >= 2 {
-                    sink += vault_server::audit::chain::link(&row.prev_hash, &bytes)[0] as u64;
-                }
-            }
-        }
-        drop(rows);
-        std::hint::black_box(sink);
-        let name = [
-            "... decoded into AuditRow",
-            "... decoded + canonical encoding",
-            "... decoded + canonical + SHA-256 (= verify)",
-        ][stage];
-        report(name, n, t, c0, b0);
-    }
-
-    // In memory, per event: the parts of the canonical encoding and the hash.
-    let sample: Vec<AuditRow> = sqlx::query_as(&format!(
-        "SELECT {VERIFY_COLUMNS} FROM audit_events WHERE chain_seq BETWEEN $1 AND $2 ORDER BY chain_seq"
-    ))
-    .bind(from)
-    .bind(from + 199_999)
-    .fetch_all(&mut conn)
-    .await?;
-    let per = |t: Instant| t.elapsed().as_secs_f64() * 1e9 / sample.len() as f64;
-    let t = Instant::now();
-    let canon: Vec<Vec<u8>> = sample.iter().map(|r| r.canonical()).collect();
-    let canonical_ns = per(t);
-    let t = Instant::now();
-    let mut sink = 0u64;
-    for r in &sample {
-        sink += format_time(r.occurred_at).len() as u64;
-        if let Some(e) = r.expiration {
-            sink += format_time(e).len() as u64;
-        }
-    }
-    let times_ns = per(t);
-    let t = Instant::now();
-    for r in &sample {
-        sink += serde_json::to_vec(&r.details).expect("json").len() as u64;
-    }
-    let details_ns = per(t);
-    let t = Instant::now();
-    for (r, c) in sample.iter().zip(&canon) {
-        sink += vault_server::audit::chain::link(&r.prev_hash, c)[0] as u64;
-    }
-    let sha_ns = per(t);
-    let t = Instant::now();
-    for r in &sample {
-        sink += r.clone().principal.map_or(0, |p| p.len()) as u64;
-    }
-    let clone_ns = per(t);
-    std::hint::black_box(sink);
-    let avg = canon.iter().map(Vec::len).sum::<usize>() as f64 / canon.len() as f64;
-    println!(
-        "  in memory, per event ({} events, canonical encoding {avg:.0} bytes on average):",
-        sample.len()
-    );
-    println!(
-        "      canonical encoding {canonical_ns:.0} ns (of which the two times {times_ns:.0} ns, details JSON {details_ns:.0} ns); SHA-256 {sha_ns:.0} ns; cloning a row {clone_ns:.0} ns"
-    );
-
-    // What the alternatives would give, measured rather than guessed.
-    println!("  alternatives:");
-    // The same canonical bytes from a hand-written encoder into a reused buffer (times
-    // formatted by hand, strings still escaped by serde_json): checked byte for byte.
-    let mut buf = Vec::with_capacity(2048);
-    for (r, c) in sample.iter().zip(&canon) {
-        buf.clear();
-        fast_canonical(r, &mut buf);
-        if &buf != c {
-            bail!(
-                "fast_canonical differs at {}:\n{}\n{}",
-                r.chain_seq,
-                String::from_utf8_lossy(&buf),
-                String::from_utf8_lossy(c)
-            );
-        }
-    }
-    let t = Instant::now();
-    for r in &sample {
-        buf.clear();
-        fast_canonical(r, &mut buf);
-        sink += buf.len() as u64;
-    }
-    let fast_ns = per(t);
-    std::hint::black_box(sink);
-    println!(
-        "    canonical encoding written by hand into a reused buffer: {fast_ns:.0} ns per event (same bytes for all {} sampled events)",
-        sample.len()
-    );
-    // The same rows through COPY in binary format (Postgres and the wire only, nothing decoded).
     let (t, c0, b0) = (Instant::now(), cpu_seconds(me), cpu_seconds(backend as u32));
     let mut bytes = 0u64;
     {
-        let mut out = conn
-            .copy_out_raw(&format!(
-                "COPY (SELECT {VERIFY_COLUMNS} FROM audit_events WHERE chain_seq BETWEEN {from} AND {to} \
-                 ORDER BY chain_seq) TO STDOUT (FORMAT binary)"
-            ))
-            .await?;
-        while let Some(chunk) = out.try_next().await? {
+        let mut chunks = conn.copy_out_raw(&statement).await?;
+        while let Some(chunk) = chunks.try_next().await? {
             bytes += chunk.len() as u64;
         }
     }
-    report(
-        "COPY ... TO STDOUT (FORMAT binary), not decoded",
-        (to - from + 1) as u64,
+    line(
+        "Postgres sends the binary COPY, client only receives",
         t,
         c0,
         b0,
     );
     println!(
-        "      {:.0} MB sent, {:.0} bytes per event",
-        bytes as f64 / 1e6,
-        bytes as f64 / (to - from + 1) as f64
+        "      ({:.0} bytes per event on the wire)",
+        bytes as f64 / rows
     );
-    conn.close().await.ok();
+    conn.close().await?;
 
-    // verify() itself, the chain cut into ranges checked at once (each range starts from the
-    // stored hash before it, which the range before checks): what parallelism buys on this box.
-    for parts in [2i64, 4] {
-        let pool = pool(db_url, parts as u32 * 2).await?;
-        let t = Instant::now();
-        let len = (to - from + 1 + parts - 1) / parts;
-        let mut tasks = Vec::new();
-        for i in 0..parts {
-            let (a, b) = (from + i * len, (from + (i + 1) * len - 1).min(to));
-            let pool = pool.clone();
-            tasks.push(tokio::spawn(async move {
-                verify::verify(&pool, Some(a), Some(b)).await
-            }));
-        }
-        let mut checked = 0;
-        for task in tasks {
-            let r = task.await??;
-            check_report(&r, "verify() of a range")?;
-            checked += r.checked;
-        }
-        let wall = t.elapsed().as_secs_f64();
-        println!(
-            "    verify() over {parts} ranges at once: {checked} events in {wall:.2} s = {:.0} events/s",
-            checked as f64 / wall
-        );
-        pool.close().await;
-    }
-
-    // Hashing inside Postgres (parallel sequential scan, builtin sha256) over a byte string of
-    // about the canonical encoding's size built from every column. Not the chain's encoding (so
-    // nothing matches): only the cost of a design in which Postgres can recompute the hashes.
-    let pool = pool(db_url, 1).await?;
-    for (name, details) in [
-        ("with details as jsonb -> text", "details::text"),
-        ("without details", "''"),
-    ] {
-        let t = Instant::now();
-        let n: i64 = sqlx::query_scalar(&format!(
-            "SELECT count(*) FROM audit_events WHERE pg_catalog.sha256(prev_hash || convert_to(concat_ws(E'\\x1f', \
-             chain_seq, id, occurred_at, action, outcome, principal_id, principal, principal_kind, profile, role_arn, \
-             session_name, source_identity, access_key_id, expiration, duration_seconds, reason, client_addr, \
-             user_agent, request_id, {details}), 'UTF8')) = hash"
-        ))
-        .fetch_one(&pool)
-        .await?;
-        let wall = t.elapsed().as_secs_f64();
-        println!(
-            "    sha256 in Postgres over every row ({name}; {n} match, as expected 0): {:.0} rows/s ({wall:.2} s)",
-            (to - from + 1) as f64 / wall
-        );
-    }
-    let workers: String =
-        sqlx::query_scalar("SELECT current_setting('max_parallel_workers_per_gather')")
-            .fetch_one(&pool)
-            .await?;
-    println!("      (max_parallel_workers_per_gather = {workers})");
+    // verify() itself, one part (one connection): receiving plus SHA-256 per event.
+    let pool = pool(db_url, 2).await?;
+    let (t, c0) = (Instant::now(), cpu_seconds(me));
+    let report = verify::verify_in_parts(&pool, None, None, Some(1)).await?;
+    check_report(&report, "verify() in one part")?;
+    let wall = t.elapsed().as_secs_f64();
+    println!(
+        "  {:<58} {:>9.0} events/s  wall {wall:6.2} s  client CPU {:6.2} s",
+        "verify() in one part (receive + SHA-256 per event)",
+        rows / wall,
+        cpu_seconds(me) - c0
+    );
     pool.close().await;
     Ok(())
-}
-
-/// The chain's canonical encoding (chain.rs) written directly: a measurement of what a faster
-/// encoder would save. Must produce exactly `AuditRow::canonical()`; checked on every sample.
-fn fast_canonical(r: &AuditRow, out: &mut Vec<u8>) {
-    fn text(out: &mut Vec<u8>, s: &str) {
-        serde_json::to_writer(&mut *out, s).expect("string");
-    }
-    fn opt(out: &mut Vec<u8>, s: &Option<String>) {
-        match s {
-            Some(s) => text(out, s),
-            None => out.extend_from_slice(b"null"),
-        }
-    }
-    fn uuid(out: &mut Vec<u8>, u: &Uuid) {
-        out.push(b'"');
-        out.extend_from_slice(
-            u.hyphenated()
-                .encode_lower(&mut Uuid::encode_buffer())
-                .as_bytes(),
-        );
-        out.push(b'"');
-    }
-    fn num(out: &mut Vec<u8>, mut n: u64, width: usize) {
-        let mut digits = [b'0'; 20];
-        let mut i = 20;
-        while n > 0 || i == 20 {
-            i -= 1;
-            digits[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-        }
-        for _ in (20 - i)..width {
-            out.push(b'0');
-        }
-        out.extend_from_slice(&digits[i..]);
-    }
-    fn when(out: &mut Vec<u8>, t: OffsetDateTime) {
-        let t = t.to_offset(time::UtcOffset::UTC);
-        out.push(b'"');
-        num(out, t.year() as u64, 4);
-        out.push(b'-');
-        num(out, u8::from(t.month()) as u64, 2);
-        out.push(b'-');
-        num(out, t.day() as u64, 2);
-        out.push(b'T');
-        num(out, t.hour() as u64, 2);
-        out.push(b':');
-        num(out, t.minute() as u64, 2);
-        out.push(b':');
-        num(out, t.second() as u64, 2);
-        out.push(b'.');
-        num(out, t.microsecond() as u64, 6);
-        out.extend_from_slice(b"Z\"");
-    }
-    out.extend_from_slice(b"{\"v\":1,\"chain_seq\":");
-    if r.chain_seq < 0 {
-        out.push(b'-');
-    }
-    num(out, r.chain_seq.unsigned_abs(), 1);
-    out.extend_from_slice(b",\"id\":");
-    uuid(out, &r.id);
-    out.extend_from_slice(b",\"occurred_at\":");
-    when(out, r.occurred_at);
-    out.extend_from_slice(b",\"action\":");
-    text(out, &r.action);
-    out.extend_from_slice(b",\"outcome\":");
-    text(out, &r.outcome);
-    out.extend_from_slice(b",\"principal_id\":");
-    match &r.principal_id {
-        Some(u) => uuid(out, u),
-        None => out.extend_from_slice(b"null"),
-    }
-    for (key, value) in [
-        (&b",\"principal\":"[..], &r.principal),
-        (b",\"principal_kind\":", &r.principal_kind),
-        (b",\"profile\":", &r.profile),
-        (b",\"role_arn\":", &r.role_arn),
-        (b",\"session_name\":", &r.session_name),
-        (b",\"source_identity\":", &r.source_identity),
-        (b",\"access_key_id\":", &r.access_key_id),
-    ] {
-        out.extend_from_slice(key);
-        opt(out, value);
-    }
-    out.extend_from_slice(b",\"expiration\":");
-    match r.expiration {
-        Some(t) => when(out, t),
-        None => out.extend_from_slice(b"null"),
-    }
-    out.extend_from_slice(b",\"duration_seconds\":");
-    match r.duration_seconds {
-        Some(d) => {
-            if d < 0 {
-                out.push(b'-');
-            }
-            num(out, d.unsigned_abs() as u64, 1)
-        }
-        None => out.extend_from_slice(b"null"),
-    }
-    for (key, value) in [
-        (&b",\"reason\":"[..], &r.reason),
-        (b",\"client_addr\":", &r.client_addr),
-        (b",\"user_agent\":", &r.user_agent),
-        (b",\"request_id\":", &r.request_id),
-    ] {
-        out.extend_from_slice(key);
-        opt(out, value);
-    }
-    out.extend_from_slice(b",\"details\":");
-    serde_json::to_writer(&mut *out, &r.details).expect("json");
-    out.push(b'}');
 }

@@ -1,16 +1,20 @@
 //! The hash chain: every stored event carries SHA-256(previous hash ‖ canonical encoding).
 //!
-//! The canonical encoding is compact JSON with a fixed field order (`v` first), times as RFC 3339
-//! UTC with exactly six fraction digits (Postgres keeps microseconds), and `details` with its
-//! keys sorted (serde_json's map is ordered). It includes `chain_seq`, so events cannot be
-//! renumbered or swapped without breaking the chain.
+//! An event's `hash_version` says which canonical encoding its hash covers: version 2 (`v2`,
+//! Postgres's binary form of the columns, which verification hashes as received) for events
+//! written now, version 1 (`v1`, compact JSON) for older ones. Both include `chain_seq`, so
+//! events cannot be renumbered or swapped without breaking the chain, and both include the
+//! version, so relabelling an event's encoding breaks it too.
 
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 use time::{format_description::FormatItem, macros::format_description, OffsetDateTime, UtcOffset};
 use uuid::Uuid;
 
 use super::AuditEvent;
+
+pub mod jsonb;
+pub mod v1;
+pub mod v2;
 
 /// `prev_hash` of the first event ever written.
 pub const GENESIS: [u8; 32] = [0; 32];
@@ -21,6 +25,7 @@ const TIME_FORMAT: &[FormatItem<'static>] =
 /// An event as stored: what the chain covers, plus its position and hashes.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct AuditRow {
+    pub hash_version: i16,
     pub chain_seq: i64,
     pub id: Uuid,
     pub occurred_at: OffsetDateTime,
@@ -45,31 +50,6 @@ pub struct AuditRow {
     pub hash: Vec<u8>,
 }
 
-#[derive(Serialize)]
-struct Canonical<'a> {
-    v: u8,
-    chain_seq: i64,
-    id: &'a Uuid,
-    occurred_at: String,
-    action: &'a str,
-    outcome: &'a str,
-    principal_id: &'a Option<Uuid>,
-    principal: &'a Option<String>,
-    principal_kind: &'a Option<String>,
-    profile: &'a Option<String>,
-    role_arn: &'a Option<String>,
-    session_name: &'a Option<String>,
-    source_identity: &'a Option<String>,
-    access_key_id: &'a Option<String>,
-    expiration: Option<String>,
-    duration_seconds: Option<i32>,
-    reason: &'a Option<String>,
-    client_addr: &'a Option<String>,
-    user_agent: &'a Option<String>,
-    request_id: &'a Option<String>,
-    details: &'a serde_json::Value,
-}
-
 /// RFC 3339 UTC with microseconds, as the chain encodes times.
 pub fn format_time(t: OffsetDateTime) -> String {
     t.to_offset(UtcOffset::UTC)
@@ -90,42 +70,25 @@ fn clean(s: &Option<String>) -> Option<String> {
 }
 
 impl AuditRow {
-    /// The canonical bytes the hash covers.
-    pub fn canonical(&self) -> Vec<u8> {
-        let c = Canonical {
-            v: 1,
-            chain_seq: self.chain_seq,
-            id: &self.id,
-            occurred_at: format_time(self.occurred_at),
-            action: &self.action,
-            outcome: &self.outcome,
-            principal_id: &self.principal_id,
-            principal: &self.principal,
-            principal_kind: &self.principal_kind,
-            profile: &self.profile,
-            role_arn: &self.role_arn,
-            session_name: &self.session_name,
-            source_identity: &self.source_identity,
-            access_key_id: &self.access_key_id,
-            expiration: self.expiration.map(format_time),
-            duration_seconds: self.duration_seconds,
-            reason: &self.reason,
-            client_addr: &self.client_addr,
-            user_agent: &self.user_agent,
-            request_id: &self.request_id,
-            details: &self.details,
-        };
-        serde_json::to_vec(&c).expect("serialisable")
+    /// The canonical bytes the hash covers, in the row's `hash_version` (`None`: a version
+    /// this server does not know).
+    pub fn canonical(&self) -> Option<Vec<u8>> {
+        match self.hash_version {
+            1 => Some(v1::encode(self)),
+            v2::VERSION => Some(v2::encode(self)),
+            _ => None,
+        }
     }
 
     /// The hash this row should carry after `prev`.
-    pub fn expected_hash(&self, prev: &[u8]) -> [u8; 32] {
-        link(prev, &self.canonical())
+    pub fn expected_hash(&self, prev: &[u8]) -> Option<[u8; 32]> {
+        self.canonical().map(|c| link(prev, &c))
     }
 
     /// Places `event` at `chain_seq` after `prev` and seals it.
     pub fn seal(event: &AuditEvent, chain_seq: i64, prev: &[u8]) -> AuditRow {
         let mut row = AuditRow {
+            hash_version: v2::VERSION,
             chain_seq,
             id: event.id,
             occurred_at: to_micros(event.occurred_at),
@@ -149,7 +112,7 @@ impl AuditRow {
             prev_hash: prev.to_vec(),
             hash: Vec::new(),
         };
-        row.hash = row.expected_hash(prev).to_vec();
+        row.hash = link(prev, &v2::encode(&row)).to_vec();
         row
     }
 }
@@ -198,13 +161,19 @@ mod tests {
     #[test]
     fn a_sealed_row_verifies_and_any_edit_breaks_it() {
         let row = AuditRow::seal(&event(), 7, &GENESIS);
-        assert_eq!(row.expected_hash(&GENESIS).to_vec(), row.hash);
+        assert_eq!(row.expected_hash(&GENESIS).unwrap().to_vec(), row.hash);
         let mut edited = row.clone();
         edited.principal = Some("mallory@example.com".into());
-        assert_ne!(edited.expected_hash(&GENESIS).to_vec(), row.hash);
+        assert_ne!(edited.expected_hash(&GENESIS).unwrap().to_vec(), row.hash);
         let mut moved = row.clone();
         moved.chain_seq = 8;
-        assert_ne!(moved.expected_hash(&GENESIS).to_vec(), row.hash);
+        assert_ne!(moved.expected_hash(&GENESIS).unwrap().to_vec(), row.hash);
+        let mut relabelled = row.clone();
+        relabelled.hash_version = 1;
+        assert_ne!(
+            relabelled.expected_hash(&GENESIS).unwrap().to_vec(),
+            row.hash
+        );
     }
 
     #[test]
@@ -212,6 +181,17 @@ mod tests {
         let a = AuditRow::seal(&event(), 1, &GENESIS);
         let b = AuditRow::seal(&event(), 1, &[1; 32]);
         assert_ne!(a.hash, b.hash);
+    }
+
+    #[test]
+    fn events_are_sealed_with_the_binary_encoding_and_old_events_keep_theirs() {
+        let mut row = AuditRow::seal(&event(), 1, &GENESIS);
+        assert_eq!(row.hash_version, v2::VERSION);
+        assert_eq!(&row.canonical().unwrap()[..6], &[0, 0, 0, 2, 0, 2]);
+        row.hash_version = 1;
+        assert_eq!(row.canonical().unwrap()[..6], *br#"{"v":1"#);
+        row.hash_version = 9;
+        assert_eq!(row.canonical(), None);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::audit::{
     AuditEvent,
 };
 
-const COLUMNS: &str = "chain_seq, id, occurred_at, action, outcome, principal_id, principal, principal_kind, \
+const COLUMNS: &str = "hash_version, chain_seq, id, occurred_at, action, outcome, principal_id, principal, principal_kind, \
     profile, role_arn, session_name, source_identity, access_key_id, expiration, duration_seconds, reason, \
     client_addr, user_agent, request_id, details, prev_hash, hash";
 
@@ -88,7 +88,8 @@ pub async fn append_if_head(
 /// `VALUES (...), (...)` of sealed rows, in `COLUMNS` order.
 fn push_rows<'a>(q: &mut QueryBuilder<'a, Postgres>, rows: &'a [AuditRow]) {
     q.push_values(rows, |mut b, r| {
-        b.push_bind(r.chain_seq)
+        b.push_bind(r.hash_version)
+            .push_bind(r.chain_seq)
             .push_bind(r.id)
             .push_bind(r.occurred_at)
             .push_bind(&r.action)

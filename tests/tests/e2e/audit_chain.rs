@@ -42,7 +42,7 @@ fn assert_intact(report: &VerifyReport, what: &str) {
 /// The stored row at `chain_seq`, as the server's chain code reads it.
 async fn stored_row(app: &TestApp, chain_seq: i64) -> AuditRow {
     sqlx::query_as(
-        "SELECT chain_seq, id, occurred_at, action, outcome, principal_id, principal, principal_kind, \
+        "SELECT hash_version, chain_seq, id, occurred_at, action, outcome, principal_id, principal, principal_kind, \
          profile, role_arn, session_name, source_identity, access_key_id, expiration, duration_seconds, \
          reason, client_addr, user_agent, request_id, details, prev_hash, hash \
          FROM audit_events WHERE chain_seq = $1",
@@ -102,7 +102,7 @@ async fn an_edit_with_its_own_hash_recomputed_breaks_the_link_to_the_next_event(
     let api = app.admin_audit_api().await;
     let mut row = stored_row(&app, seq).await;
     row.access_key_id = Some("ASIAFORGEDFORGED0000".into());
-    let forged = row.expected_hash(&row.prev_hash);
+    let forged = row.expected_hash(&row.prev_hash).unwrap();
     app.tamper(&format!(
         "UPDATE audit_events SET access_key_id = 'ASIAFORGEDFORGED0000', hash = '\\x{}' \
          WHERE chain_seq = {seq}",
@@ -203,7 +203,7 @@ async fn rewriting_the_newest_row_with_a_consistent_hash_disagrees_with_the_chai
     let mut row = stored_row(&app, head).await;
     assert_eq!(row.hash, head_hash);
     row.outcome = "failure".into();
-    let forged = row.expected_hash(&row.prev_hash);
+    let forged = row.expected_hash(&row.prev_hash).unwrap();
     app.tamper(&format!(
         "UPDATE audit_events SET outcome = 'failure', hash = '\\x{}' WHERE chain_seq = {head}",
         hex(&forged)

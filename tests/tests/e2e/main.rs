@@ -5,6 +5,7 @@ mod audit;
 mod audit_api;
 mod audit_chain;
 mod audit_cli;
+mod audit_encoding;
 mod audit_export;
 mod audit_follow;
 mod audit_retention;
