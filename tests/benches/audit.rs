@@ -132,14 +132,14 @@ async fn main() -> Result<()> {
 
     if !s.skips("verify") {
         phase("verification");
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        for parts in [None, Some(1), Some(cores + 1), Some(2 * cores)] {
+        let default = verify::default_parts(generated.events);
+        for parts in [None, Some(1), Some(2), Some(3), Some(4)] {
             let t = Instant::now();
             let report = verify::verify_in_parts(&pool, None, None, parts).await?;
             let secs = t.elapsed().as_secs_f64();
             check_report(&report, "verify() over the whole chain")?;
             let how = match parts {
-                None => format!("verify() directly (as the server runs it: {cores} parts)"),
+                None => format!("verify() directly (as the server runs it: {default} parts)"),
                 Some(n) => format!("verify_in_parts({n})"),
             };
             println!(

@@ -205,11 +205,12 @@ async fn check_part(
     })
 }
 
-/// How many parts a range of `len` events is split into: one per core, each at least `MIN_PART`.
-fn default_parts(len: i64) -> usize {
+/// How many parts a range of `len` events is split into: two per core (while one part's
+/// backend produces rows, another's are hashed), at most 8, each at least `MIN_PART` events.
+pub fn default_parts(len: i64) -> usize {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let by_len = usize::try_from(len / MIN_PART).unwrap_or(usize::MAX).max(1);
-    cores.min(by_len).min(8)
+    (2 * cores).min(by_len).min(8)
 }
 
 /// Verifies the chain between `from` and `to` (inclusive; defaults: the whole stored chain).
@@ -221,7 +222,7 @@ pub async fn verify(
     verify_in_parts(pool, from, to, None).await
 }
 
-/// `verify`, splitting the range into `parts` checked at once (`None`: one per core).
+/// `verify`, splitting the range into `parts` checked at once (`None`: `default_parts`).
 pub async fn verify_in_parts(
     pool: &PgPool,
     from: Option<i64>,
@@ -265,8 +266,10 @@ pub async fn verify_in_parts(
         let len = to - from + 1;
         let parts = parts.unwrap_or_else(|| default_parts(len)).max(1) as i64;
         let size = (len + parts - 1) / parts;
-        let mut handles = Vec::new();
+        // A JoinSet: if this future is dropped (the admin hung up), every part stops with it.
+        let mut tasks = tokio::task::JoinSet::new();
         let mut start = from;
+        let mut count = 0;
         while start <= to {
             let end = (start + size - 1).min(to);
             let part_prev = if start == from {
@@ -274,19 +277,24 @@ pub async fn verify_in_parts(
             } else {
                 db::audit::hash_at(pool, start - 1).await?
             };
-            handles.push(tokio::spawn(check_part(
-                pool.clone(),
-                start,
-                end,
-                part_prev,
-            )));
+            let (pool, index) = (pool.clone(), count);
+            tasks.spawn(async move { (index, check_part(pool, start, end, part_prev).await) });
+            count += 1;
             start = end + 1;
         }
-        let mut handles = handles.into_iter();
-        for handle in handles.by_ref() {
-            let part = handle
-                .await
-                .map_err(|e| DbError::Other(sqlx::Error::Protocol(e.to_string())))??;
+        let mut done: Vec<Option<Part>> = (0..count).map(|_| None).collect();
+        while let Some(joined) = tasks.join_next().await {
+            let (index, part) =
+                joined.map_err(|e| DbError::Other(sqlx::Error::Protocol(e.to_string())))?;
+            done[index] = Some(part?);
+            // Decided once every part up to the first broken one (or all of them) is in.
+            let prefix = done.iter().take_while(|p| p.is_some()).flatten();
+            if prefix.clone().any(|p| p.broken.is_some()) || done.iter().all(Option::is_some) {
+                break;
+            }
+        }
+        drop(tasks);
+        for part in done.into_iter().map_while(|p| p) {
             report.checked += part.checked;
             if part.last_seq.is_some() {
                 last_seq = part.last_seq;
@@ -296,10 +304,6 @@ pub async fn verify_in_parts(
                 report.broken = part.broken;
                 break;
             }
-        }
-        // A part after the first broken link cannot change the report.
-        for later in handles {
-            later.abort();
         }
     }
     if report.broken.is_none() && whole_tail && last_seq == Some(head_seq) && last_hash != head_hash
