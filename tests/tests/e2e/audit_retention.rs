@@ -3,19 +3,11 @@
 
 use std::time::Duration;
 use vault_e2e::audit_seed::{self, Seeder};
-use vault_e2e::{poll, TestApp};
+use vault_e2e::{database::TestDatabase, env::TestEnv, poll, TestApp};
 use vault_server::audit::retention::prune_once;
 use vault_server::clock;
 
 const DAY: Duration = Duration::from_secs(86_400);
-
-async fn hash_hex_at(app: &TestApp, chain_seq: i64) -> String {
-    sqlx::query_scalar("SELECT encode(hash, 'hex') FROM audit_events WHERE chain_seq = $1")
-        .bind(chain_seq)
-        .fetch_one(&app.db)
-        .await
-        .unwrap()
-}
 
 async fn count(app: &TestApp, where_sql: &str) -> i64 {
     sqlx::query_scalar(&format!(
@@ -37,23 +29,34 @@ async fn checkpoints(app: &TestApp) -> Vec<(i64, String, i64)> {
 
 #[tokio::test]
 async fn retention_pruning_by_the_server_leaves_a_chain_that_verifies_from_its_checkpoint() {
-    let seeding = TestApp::spawn().await;
+    // A trail that starts 40 days ago (seeded before any server writes its start event).
+    let database = TestDatabase::create(&TestEnv::get().database_url)
+        .await
+        .unwrap();
+    database.migrate().await.unwrap();
+    let seeding = database.pool().await.unwrap();
     let now = clock::now();
     let mut events = Seeder::new(5, now - 40 * DAY, 20 * DAY).events(300);
     events.extend(Seeder::new(6, now, 10 * DAY).events(100));
-    let positions = audit_seed::append(&seeding.db, &events).await.unwrap();
+    let positions = audit_seed::append(&seeding, &events).await.unwrap();
+    assert_eq!(
+        *positions.start(),
+        1,
+        "the trail starts with the seeded events"
+    );
     let cut = positions.start() + 299;
-    let cut_hash = hash_hex_at(&seeding, cut).await;
-    let doomed = count(
-        &seeding,
-        &format!("chain_seq <= {cut} OR chain_seq IS NULL"),
-    )
-    .await;
-    assert_eq!(doomed, cut, "precondition: an unbroken chain up to the cut");
+    let cut_hash: String =
+        sqlx::query_scalar("SELECT encode(hash, 'hex') FROM audit_events WHERE chain_seq = $1")
+            .bind(cut)
+            .fetch_one(&seeding)
+            .await
+            .unwrap();
+    seeding.close().await;
+    let doomed = 300;
 
-    // A replica with retention configured prunes at start and every second.
+    // A server with retention configured prunes at start and every second.
     let app = TestApp::builder()
-        .sharing_database_of(&seeding)
+        .database(database)
         .audit_retention("30d", "1s")
         .spawn()
         .await;
@@ -122,6 +125,50 @@ async fn retention_pruning_by_the_server_leaves_a_chain_that_verifies_from_its_c
 }
 
 #[tokio::test]
+async fn an_event_newer_than_the_cutoff_is_never_pruned_even_when_older_ones_follow_it() {
+    let database = TestDatabase::create(&TestEnv::get().database_url)
+        .await
+        .unwrap();
+    database.migrate().await.unwrap();
+    let pool = database.pool().await.unwrap();
+    let now = clock::now();
+    // Old events, then one written now, then old-looking events again (as a replica whose
+    // clock runs 40 days slow would write them), then recent ones.
+    let mut events = Seeder::new(11, now - 50 * DAY, 10 * DAY).events(100);
+    events.extend(Seeder::new(12, now, DAY).events(1));
+    events.extend(Seeder::new(13, now - 50 * DAY, 10 * DAY).events(50));
+    events.extend(Seeder::new(14, now, DAY).events(20));
+    let positions = audit_seed::append(&pool, &events).await.unwrap();
+    assert_eq!(*positions.start(), 1);
+
+    let pruned = prune_once(&pool, 30 * DAY, now)
+        .await
+        .unwrap()
+        .expect("the first 100 events are old");
+    assert_eq!((pruned.cut_seq, pruned.pruned), (100, 100), "{pruned:?}");
+    let remaining: Vec<i64> =
+        sqlx::query_scalar("SELECT chain_seq FROM audit_events ORDER BY chain_seq")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        remaining,
+        (101..=172).collect::<Vec<_>>(),
+        "the newer event at 101 and everything after it stay, plus the checkpoint event at 172"
+    );
+    let report = vault_server::audit::verify::verify(&pool, None, None)
+        .await
+        .unwrap();
+    assert!(report.ok && report.from_checkpoint, "{report:#?}");
+    assert_eq!(report.first_seq, Some(101), "{report:#?}");
+
+    // Nothing more goes until the newer event itself is old.
+    assert!(prune_once(&pool, 30 * DAY, now).await.unwrap().is_none());
+    pool.close().await;
+    database.drop_database().await.unwrap();
+}
+
+#[tokio::test]
 async fn deleting_old_events_without_a_checkpoint_is_reported_as_broken() {
     let app = TestApp::spawn().await;
     let old = Seeder::new(8, clock::now() - 500 * DAY, 100 * DAY).events(200);
@@ -186,8 +233,11 @@ async fn pruning_with_a_clock_in_the_future_cuts_everything_and_each_cut_still_v
     assert!(report.ok && report.from_checkpoint, "{report:#?}");
     assert_eq!(report.first_seq, Some(head + 1), "{report:#?}");
 
-    // A second cut, through the first checkpoint event and the admin's own events.
-    let second = prune_once(&app.db, keep, later)
+    // A second cut, through the first checkpoint event and the admin's own events. The
+    // checkpoint event is dated `later`, and retention never cuts an event younger than the
+    // cutoff, so this cut happens 401 days after that.
+    assert!(prune_once(&app.db, keep, later).await.unwrap().is_none());
+    let second = prune_once(&app.db, keep, later + 401 * DAY)
         .await
         .unwrap()
         .expect("a second cut");
