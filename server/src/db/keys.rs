@@ -177,7 +177,7 @@ pub async fn last_rotation(
 
 /// Opens a rotation unless one is already open (then that one is returned).
 pub async fn start_rotation(
-    ex: impl PgExecutor<'_> + Copy,
+    conn: &mut sqlx::PgConnection,
     identity: &str,
     old_key_id: &str,
     reason: &str,
@@ -192,9 +192,9 @@ pub async fn start_rotation(
     .bind(old_key_id)
     .bind(reason)
     .bind(now)
-    .execute(ex)
+    .execute(&mut *conn)
     .await?;
-    open_rotation(ex, identity)
+    open_rotation(&mut *conn, identity)
         .await?
         .ok_or_else(|| sqlx::Error::RowNotFound)
 }

@@ -73,6 +73,17 @@ impl Rotator {
     /// The old key is the one the database calls active, not this replica's copy, which may lag
     /// a rotation another replica has just finished (and name a key already deleted).
     pub async fn request(&self, reason: &str, now: OffsetDateTime) -> Result<Rotation, StepError> {
+        self.request_audited(reason, now, |_| None).await
+    }
+
+    /// `request`, committing the event `audit` makes of the rotation in the same transaction:
+    /// the rotation is open only if its event is in the trail.
+    pub async fn request_audited(
+        &self,
+        reason: &str,
+        now: OffsetDateTime,
+        audit: impl FnOnce(&Rotation) -> Option<AuditEvent>,
+    ) -> Result<Rotation, StepError> {
         let old = db::keys::active(&self.pool, &self.identity.name)
             .await?
             .map(|k| k.access_key_id)
@@ -82,7 +93,14 @@ impl Rotator {
                     self.identity.name
                 ))
             })?;
-        Ok(db::keys::start_rotation(&self.pool, &self.identity.name, &old, reason, now).await?)
+        let mut tx = self.pool.begin().await?;
+        let rotation =
+            db::keys::start_rotation(&mut tx, &self.identity.name, &old, reason, now).await?;
+        if let Some(event) = audit(&rotation) {
+            db::audit::append(&mut tx, &[event]).await?;
+        }
+        tx.commit().await?;
+        Ok(rotation)
     }
 
     /// Starts a scheduled rotation when the key is old enough, then runs every step that is due.

@@ -88,15 +88,20 @@ pub async fn rotate(
     let now = clock::now();
     let mut started = Vec::new();
     for r in targets {
-        let rotation = r.request("manual", now).await.map_err(|e| {
+        // The rotation opens only together with its `key_rotate_requested` event.
+        r.request_audited("manual", now, |rotation| {
+            Some(
+                AuditEvent::new("key_rotate_requested", Outcome::Success, &meta, now)
+                    .by(&caller)
+                    .detail("identity", &r.identity.name)
+                    .detail("rotation", rotation.id),
+            )
+        })
+        .await
+        .map_err(|e| {
             tracing::error!(error = %e, "cannot open a rotation");
             ApiError::Unavailable("the rotation could not be started; see the server log".into())
         })?;
-        let event = AuditEvent::new("key_rotate_requested", Outcome::Success, &meta, now)
-            .by(&caller)
-            .detail("identity", &r.identity.name)
-            .detail("rotation", rotation.id);
-        state.audit.write(event).await.map_err(ApiError::from)?;
         started.push(r.identity.name.clone());
     }
     owned.wake.notify_one();

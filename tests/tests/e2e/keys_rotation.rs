@@ -328,3 +328,43 @@ async fn a_key_older_than_max_key_age_is_rotated_on_schedule_without_anyone_aski
     assert!(bed.iam().broker_keys().await.len() <= 2);
     bed.assert_issuance_works(&server, &alice).await;
 }
+
+#[tokio::test]
+async fn a_rotation_request_whose_audit_event_cannot_be_committed_opens_no_rotation() {
+    let bed = KeyBed::builder().grace("0s", "0s").start().await;
+    let server = bed.serve("replica-a").await;
+    let admin = bed.token(&server, "admin").await;
+    // The trail refuses exactly this request's event (as a full disk or a lost connection
+    // would, at exactly the wrong moment).
+    sqlx::raw_sql(
+        "CREATE FUNCTION refuse_rotate_requested() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN RAISE EXCEPTION 'the audit trail is unavailable'; END; $$; \
+         CREATE TRIGGER refuse_rotate_requested BEFORE INSERT ON audit_events FOR EACH ROW \
+         WHEN (NEW.action = 'key_rotate_requested') EXECUTE FUNCTION refuse_rotate_requested();",
+    )
+    .execute(bed.db())
+    .await
+    .unwrap();
+
+    let oauth = vault_e2e::OAuthClient::new(&server.url);
+    let refused = oauth
+        .post_json(&admin, "/v1/admin/rotate", &serde_json::json!({}))
+        .await;
+    let status = refused.status();
+    let body = refused.text().await.unwrap_or_default();
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("message"), "{body}");
+    assert!(
+        bed.rotations().await.is_empty(),
+        "a rotation opened without its audit event"
+    );
+
+    sqlx::raw_sql("DROP TRIGGER refuse_rotate_requested ON audit_events")
+        .execute(bed.db())
+        .await
+        .unwrap();
+    let id = bed.request_rotation(&server, &admin).await;
+    let requested = bed.audit_rows_for("key_rotate_requested").await;
+    assert_eq!(requested.len(), 1, "{requested:#?}");
+    assert_eq!(requested[0]["details"]["rotation"], id.to_string());
+}
