@@ -54,6 +54,11 @@ pub struct VerifyReport {
     pub from_checkpoint: bool,
     /// The first broken link, exactly: which event and why.
     pub broken: Option<BrokenLink>,
+    /// Hex hash of the event at `last_seq`. Kept somewhere else with `last_seq` (an anchor), it
+    /// later shows whether history up to that event was rewritten, even with every hash
+    /// recomputed: `vault audit verify --anchor SEQ:HASH`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_hash: Option<String>,
 }
 
 /// Where and why verification failed.

@@ -3,6 +3,12 @@
 
 use crate::app::TestApp;
 use vault_api::audit::AuditEventView;
+use vault_server::audit::chain::{AuditRow, GENESIS};
+
+/// Lowercase hex, as Postgres's `'\x…'` bytea literals take it.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
 
 /// `timestamptz` as the API writes times: RFC 3339 UTC with six fraction digits.
 const TIME: &str = r#"'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'"#;
@@ -66,6 +72,54 @@ impl TestApp {
             .fetch_one(&self.db)
             .await
             .expect("reading audit_chain_head")
+    }
+
+    /// Stored events with `chain_seq >= from`, oldest first, as the server's chain code reads
+    /// them.
+    pub async fn stored_rows(&self, from: i64) -> Vec<AuditRow> {
+        sqlx::query_as(
+            "SELECT hash_version, chain_seq, id, occurred_at, action, outcome, principal_id, principal, \
+             principal_kind, profile, role_arn, session_name, source_identity, access_key_id, expiration, \
+             duration_seconds, reason, client_addr, user_agent, request_id, details, prev_hash, hash \
+             FROM audit_events WHERE chain_seq >= $1 ORDER BY chain_seq",
+        )
+        .bind(from)
+        .fetch_all(&self.db)
+        .await
+        .expect("reading audit_events")
+    }
+
+    /// Recomputes every hash from `from` to the newest event and moves the chain head there, as
+    /// someone with the database owner's rights could after editing history: the chain is
+    /// consistent again, and only a hash recorded elsewhere shows what happened.
+    pub async fn rechain_from(&self, from: i64) {
+        let mut prev = if from == 1 {
+            GENESIS.to_vec()
+        } else {
+            sqlx::query_scalar("SELECT hash FROM audit_events WHERE chain_seq = $1")
+                .bind(from - 1)
+                .fetch_one(&self.db)
+                .await
+                .expect("the hash before the rewritten stretch")
+        };
+        let mut sql = String::new();
+        let mut last = from - 1;
+        for row in self.stored_rows(from).await {
+            let hash = row.expected_hash(&prev).expect("a known encoding");
+            sql.push_str(&format!(
+                "UPDATE audit_events SET prev_hash = '\\x{}', hash = '\\x{}' WHERE chain_seq = {};\n",
+                hex(&prev),
+                hex(&hash),
+                row.chain_seq
+            ));
+            prev = hash.to_vec();
+            last = row.chain_seq;
+        }
+        sql.push_str(&format!(
+            "UPDATE audit_chain_head SET chain_seq = {last}, hash = '\\x{}';",
+            hex(&prev)
+        ));
+        self.tamper(&sql).await;
     }
 
     /// Runs `sql` as the database superuser with the append-only trigger of `audit_events`

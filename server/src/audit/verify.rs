@@ -241,6 +241,7 @@ pub async fn verify_in_parts(
         last_seq: None,
         from_checkpoint: false,
         broken: None,
+        last_hash: None,
     };
     // Where the walk starts from: genesis, the event before the range, or a retention cut.
     let prev = if from == 1 {
@@ -328,6 +329,7 @@ pub async fn verify_in_parts(
     report.ok = report.broken.is_none();
     report.first_seq = (report.checked > 0).then_some(from);
     report.last_seq = last_seq;
+    report.last_hash = last_seq.map(|_| hex::encode(&last_hash));
     Ok(report)
 }
 

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 use vault_api::audit::VerifyReport;
 use vault_e2e::audit_seed::{self, Seeder};
+use vault_e2e::audit_table::hex;
 use vault_e2e::TestApp;
 use vault_server::audit::chain::AuditRow;
 
@@ -41,16 +42,9 @@ fn assert_intact(report: &VerifyReport, what: &str) {
 
 /// The stored row at `chain_seq`, as the server's chain code reads it.
 async fn stored_row(app: &TestApp, chain_seq: i64) -> AuditRow {
-    sqlx::query_as(
-        "SELECT hash_version, chain_seq, id, occurred_at, action, outcome, principal_id, principal, principal_kind, \
-         profile, role_arn, session_name, source_identity, access_key_id, expiration, duration_seconds, \
-         reason, client_addr, user_agent, request_id, details, prev_hash, hash \
-         FROM audit_events WHERE chain_seq = $1",
-    )
-    .bind(chain_seq)
-    .fetch_one(&app.db)
-    .await
-    .unwrap()
+    let mut rows = app.stored_rows(chain_seq).await;
+    assert!(!rows.is_empty(), "no event at {chain_seq}");
+    rows.swap_remove(0)
 }
 
 #[tokio::test]
@@ -298,8 +292,4 @@ async fn two_servers_sharing_one_database_issuing_concurrently_write_one_valid_c
     let last = report.last_seq.expect("a last position");
     assert!(last > head, "{report:#?}");
     assert_eq!(report.checked, last as u64, "{report:#?}");
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

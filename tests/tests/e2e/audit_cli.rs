@@ -146,3 +146,80 @@ async fn vault_audit_verify_prints_ok_and_after_tampering_exits_1_naming_the_bro
     out.assert_success("vault audit verify --to-seq");
     assert!(out.stdout.starts_with("chain OK: "), "{out}");
 }
+
+/// The `anchor SEQ:HASH` line `vault audit verify` printed.
+fn anchor_line(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("anchor "))
+        .unwrap_or_else(|| panic!("no anchor line in:\n{stdout}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_history_rewritten_with_every_hash_recomputed_passes_verify_but_fails_its_anchor() {
+    let app = TestApp::spawn().await;
+    let oauth = app.oauth();
+    let alice = oauth.login("alice").await.access_token;
+    let key = oauth.credentials(&alice, "dev").await.access_key_id;
+    oauth.credentials(&alice, "dev").await;
+    let admin = app.cli();
+    admin.login_browser("admin").await;
+
+    // The admin records the anchor somewhere the database owner cannot reach.
+    let out = admin.run(&["audit", "verify"]).await;
+    out.assert_success("vault audit verify");
+    let anchor = anchor_line(&out.stdout);
+    let (anchor_seq, _) = anchor.split_once(':').unwrap();
+    let out = admin.run(&["audit", "verify", "--anchor", &anchor]).await;
+    out.assert_success("vault audit verify --anchor, untouched");
+    assert!(
+        out.stdout.contains(&format!("anchor {anchor_seq} OK")),
+        "{out}"
+    );
+
+    // Someone with the owner's rights edits alice's issue and recomputes every hash after it.
+    let seq: i64 =
+        sqlx::query_scalar("SELECT chain_seq FROM audit_events WHERE access_key_id = $1")
+            .bind(&key)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    app.tamper(&format!(
+        "UPDATE audit_events SET principal = 'bob@example.com' WHERE chain_seq = {seq}"
+    ))
+    .await;
+    app.rechain_from(seq).await;
+    let out = admin.run(&["audit", "verify"]).await;
+    out.assert_success("vault audit verify of a consistently rewritten chain");
+
+    let out = admin.run(&["audit", "verify", "--anchor", &anchor]).await;
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert!(out.stdout.starts_with("chain OK: "), "{out}");
+    assert!(
+        out.stdout.contains(&format!(
+            "anchor {anchor_seq} MISMATCH: the event at {anchor_seq} now hashes to"
+        )),
+        "{out}"
+    );
+    assert!(out.stderr.contains("hint: "), "{out}");
+
+    // Rewinding the chain to before the anchor (deleting the newest events, head moved back)
+    // is just as consistent, and just as visible. (Each verify appends one event after it has
+    // checked: two of them land before the anchor is looked up, still short of it.)
+    let anchor_at: i64 = anchor_seq.parse().unwrap();
+    assert!(anchor_at > seq + 1, "precondition: {anchor_at} > {seq} + 1");
+    app.tamper(&format!(
+        "DELETE FROM audit_events WHERE chain_seq >= {seq}"
+    ))
+    .await;
+    app.rechain_from(seq).await;
+    let out = admin.run(&["audit", "verify"]).await;
+    out.assert_success("vault audit verify of a rewound chain");
+    let out = admin.run(&["audit", "verify", "--anchor", &anchor]).await;
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert!(
+        out.stdout.contains(&format!("anchor {anchor_seq} MISSING")),
+        "{out}"
+    );
+}
