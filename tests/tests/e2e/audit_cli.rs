@@ -105,8 +105,9 @@ async fn an_admin_finds_the_person_behind_an_access_key_and_back_in_one_command_
     assert!(!out.stdout.contains(&key), "{out}");
 }
 
-#[tokio::test]
-async fn vault_audit_verify_prints_ok_and_after_tampering_exits_1_naming_the_broken_event() {
+/// A server where alice was issued two sessions (returns the first one's key), and the CLI of
+/// a logged-in admin.
+async fn two_issues_and_an_admin() -> (TestApp, String, vault_e2e::Cli) {
     let app = TestApp::spawn().await;
     let oauth = app.oauth();
     let alice = oauth.login("alice").await.access_token;
@@ -114,6 +115,12 @@ async fn vault_audit_verify_prints_ok_and_after_tampering_exits_1_naming_the_bro
     oauth.credentials(&alice, "dev").await;
     let admin = app.cli();
     admin.login_browser("admin").await;
+    (app, key, admin)
+}
+
+#[tokio::test]
+async fn vault_audit_verify_prints_ok_and_after_tampering_exits_1_naming_the_broken_event() {
+    let (app, key, admin) = two_issues_and_an_admin().await;
 
     let out = admin.run(&["audit", "verify"]).await;
     out.assert_success("vault audit verify");
@@ -158,13 +165,7 @@ fn anchor_line(stdout: &str) -> String {
 
 #[tokio::test]
 async fn a_history_rewritten_with_every_hash_recomputed_passes_verify_but_fails_its_anchor() {
-    let app = TestApp::spawn().await;
-    let oauth = app.oauth();
-    let alice = oauth.login("alice").await.access_token;
-    let key = oauth.credentials(&alice, "dev").await.access_key_id;
-    oauth.credentials(&alice, "dev").await;
-    let admin = app.cli();
-    admin.login_browser("admin").await;
+    let (app, key, admin) = two_issues_and_an_admin().await;
 
     // The admin records the anchor somewhere the database owner cannot reach.
     let out = admin.run(&["audit", "verify"]).await;

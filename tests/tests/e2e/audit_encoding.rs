@@ -60,16 +60,7 @@ fn awkward_events() -> Vec<AuditEvent> {
 }
 
 async fn stored(app: &TestApp, from: i64) -> Vec<(AuditRow, String)> {
-    let rows: Vec<AuditRow> = sqlx::query_as(
-        "SELECT hash_version, chain_seq, id, occurred_at, action, outcome, principal_id, principal, \
-         principal_kind, profile, role_arn, session_name, source_identity, access_key_id, expiration, \
-         duration_seconds, reason, client_addr, user_agent, request_id, details, prev_hash, hash \
-         FROM audit_events WHERE chain_seq >= $1 ORDER BY chain_seq",
-    )
-    .bind(from)
-    .fetch_all(&app.db)
-    .await
-    .unwrap();
+    let rows = app.stored_rows(from).await;
     let texts: Vec<String> = sqlx::query_scalar(
         "SELECT details::text FROM audit_events WHERE chain_seq >= $1 ORDER BY chain_seq",
     )

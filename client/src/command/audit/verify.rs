@@ -67,12 +67,7 @@ impl Cmd {
                 );
             }
         }
-        let url = endpoint(http.server(), "v1/audit/verify", &self.query());
-        let report: VerifyReport = auth
-            .call(|token| {
-                let url = url.clone();
-                async move { http.get_url(url, &token, Some(VERIFY_TIMEOUT)).await }
-            })
+        let report = fetch(http, auth, &self.query())
             .await
             .context("verifying the audit log")?;
         let (verdict, intact) = verdict(&report);
@@ -87,13 +82,7 @@ impl Cmd {
                 )
             } else {
                 let seq = anchor.seq.to_string();
-                let query = [("from_seq", seq.clone()), ("to_seq", seq)];
-                let url = endpoint(http.server(), "v1/audit/verify", &query);
-                let at: VerifyReport = auth
-                    .call(|token| {
-                        let url = url.clone();
-                        async move { http.get_url(url, &token, Some(VERIFY_TIMEOUT)).await }
-                    })
+                let at = fetch(http, auth, &[("from_seq", seq.clone()), ("to_seq", seq)])
                     .await
                     .context("checking an anchor")?;
                 let (line, holds) = anchor_verdict(anchor, &at);
@@ -119,6 +108,20 @@ impl Cmd {
             .filter_map(|(name, seq)| seq.map(|s| (name, s.to_string())))
             .collect()
     }
+}
+
+/// `GET /v1/audit/verify` with `query`.
+async fn fetch(
+    http: &Http,
+    auth: &Authenticator<'_>,
+    query: &[(&'static str, String)],
+) -> anyhow::Result<VerifyReport> {
+    let url = endpoint(http.server(), "v1/audit/verify", query);
+    auth.call(|token| {
+        let url = url.clone();
+        async move { http.get_url(url, &token, Some(VERIFY_TIMEOUT)).await }
+    })
+    .await
 }
 
 /// The line to print for one anchor, given the verification of just its event, and whether the
