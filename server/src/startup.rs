@@ -3,12 +3,13 @@
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
+use sqlx::postgres::PgListener;
 use tokio::net::TcpListener;
 use url::Url;
 
 use crate::{
     audit::{writer::AuditWriter, AuditEvent},
-    auth::signing::TokenService,
+    auth::{sessions::SessionCache, signing::TokenService},
     ci::{jwks::JwksCache, reuse::SessionReuse},
     clock,
     config::Config,
@@ -24,6 +25,8 @@ use crate::{
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    /// Revocation notices, heard from before the first request (see `auth::sessions`).
+    revocations: Option<PgListener>,
 }
 
 impl Application {
@@ -73,12 +76,15 @@ impl Application {
             }
         };
         let ci_keys = JwksCache::new(&config.ci_issuers);
+        let sessions = SessionCache::new(config.session_cache_ttl);
+        let revocations = sessions.listen(&pool).await;
         let state = AppState::new(Inner {
             audit,
             config,
             public_url,
             db: pool,
             tokens,
+            sessions,
             upstream,
             sts,
             ci_keys,
@@ -88,7 +94,11 @@ impl Application {
         db::audit::append_one(&state.db, &AuditEvent::system("server_start", now))
             .await
             .context("cannot write the audit trail")?;
-        Ok(Application { listener, state })
+        Ok(Application {
+            listener,
+            state,
+            revocations,
+        })
     }
 
     /// The address the server is bound to.
@@ -108,7 +118,12 @@ impl Application {
     ) -> anyhow::Result<()> {
         let state = self.state.clone();
         let maintenance = tokio::spawn(maintain(state.clone()));
-        let mut background = Vec::new();
+        let mut background = vec![tokio::spawn(
+            state
+                .sessions
+                .clone()
+                .follow(state.db.clone(), self.revocations),
+        )];
         if let Some(owned) = &state.owned {
             background.push(tokio::spawn(owned.active.clone().follow(state.db.clone())));
             background.push(tokio::spawn(crate::keys::leader::lead(
@@ -123,7 +138,7 @@ impl Application {
             .audit
             .retention
             .map(|keep| tokio::spawn(prune(state.clone(), keep)));
-        tracing::info!("listening on {}", self.url());
+        tracing::info!("listening on {}", state.url(""));
         let app = routes::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)

@@ -7,7 +7,7 @@ use url::Url;
 
 use crate::{
     audit::writer::AuditWriter,
-    auth::signing::TokenService,
+    auth::{sessions::SessionCache, signing::TokenService},
     ci::{jwks::JwksCache, reuse::SessionReuse},
     config::Config,
     keys::OwnedKeys,
@@ -27,6 +27,8 @@ pub struct Inner {
     pub public_url: Url,
     pub db: PgPool,
     pub tokens: TokenService,
+    /// Live login sessions seen recently (forgotten on any change); see [`crate::auth::sessions`].
+    pub sessions: Arc<SessionCache>,
     pub upstream: Upstream,
     pub sts: Arc<dyn RoleIssuer>,
     /// Keys of the configured CI issuers.

@@ -11,8 +11,10 @@ use tokio::task::JoinHandle;
 
 /// A running server for one test. Dropping it stops the server and drops its database.
 pub struct TestApp {
-    /// Base URL, e.g. `http://127.0.0.1:40123`.
+    /// Base URL, e.g. `http://127.0.0.1:40123` (the configured `public_url` when one is set).
     pub url: String,
+    /// This server's own address, even when `public_url` names another replica.
+    pub bound_url: String,
     /// Pool to this test's database, for assertions.
     pub db: PgPool,
     /// The test's database (name, URL, unreachable/restore).
@@ -180,6 +182,7 @@ impl TestAppBuilder {
             .map_err(|e| anyhow::anyhow!("{e:#}"))
             .context("Application::build")?;
         let url = app.url().to_string();
+        let bound_url = format!("http://{}", app.local_addr());
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             if let Err(e) = app
@@ -194,6 +197,7 @@ impl TestAppBuilder {
         let db = database.pool().await?;
         Ok(TestApp {
             url,
+            bound_url,
             db,
             database,
             moto_url,

@@ -1,12 +1,13 @@
 //! Who is calling: bearer access tokens checked against signature, claims and a live session.
 
+pub mod sessions;
 pub mod signing;
 
 use axum::{extract::FromRequestParts, http::request::Parts};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{clock, db, error::ApiError, state::AppState};
+use crate::{clock, error::ApiError, state::AppState};
 
 /// An authenticated caller of the `/v1` API.
 #[derive(Debug, Clone)]
@@ -64,7 +65,9 @@ impl FromRequestParts<AppState> for Caller {
                 }
                 signing::TokenError::Db(db) => db.into(),
             })?;
-        let session = db::sessions::find_active(&state.db, claims.sid, now)
+        let session = state
+            .sessions
+            .find_active(&state.db, claims.sid, now)
             .await?
             .filter(|s| s.principal_id == claims.sub)
             .ok_or_else(|| {

@@ -28,6 +28,9 @@ pub struct Config {
     pub admin_groups: Vec<String>,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
+    /// How long a replica may answer "this login session is live" from memory; revocations
+    /// reach every replica at once through LISTEN/NOTIFY, this bounds a missed one. 0: no cache.
+    pub session_cache_ttl: Duration,
     /// How often a device-flow client may poll `/oauth/token`.
     pub device_poll_interval: Duration,
     pub oidc: OidcConfig,

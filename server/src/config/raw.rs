@@ -38,6 +38,8 @@ pub(super) struct RawConfig {
     access_token_ttl: String,
     #[serde(default = "default_refresh_ttl")]
     refresh_token_ttl: String,
+    #[serde(default = "default_session_cache_ttl")]
+    session_cache_ttl: String,
     #[serde(default = "default_device_interval")]
     device_poll_interval: String,
     oidc: RawOidc,
@@ -111,6 +113,9 @@ fn default_access_ttl() -> String {
 }
 fn default_refresh_ttl() -> String {
     "30d".into()
+}
+fn default_session_cache_ttl() -> String {
+    "1s".into()
 }
 fn default_key_check() -> String {
     "10s".into()
@@ -204,6 +209,7 @@ impl RawConfig {
         );
         let access_token_ttl = p.duration("access_token_ttl", &self.access_token_ttl);
         let refresh_token_ttl = p.duration("refresh_token_ttl", &self.refresh_token_ttl);
+        let session_cache_ttl = p.duration("session_cache_ttl", &self.session_cache_ttl);
         let device_poll_interval = p.duration("device_poll_interval", &self.device_poll_interval);
         let oidc = self.oidc.validate(&mut p);
         let aws = self.aws.validate(&mut p);
@@ -246,6 +252,7 @@ impl RawConfig {
             admin_groups: self.admin_groups,
             access_token_ttl: access_token_ttl.expect("checked"),
             refresh_token_ttl: refresh_token_ttl.expect("checked"),
+            session_cache_ttl: session_cache_ttl.expect("checked"),
             device_poll_interval: device_poll_interval.expect("checked"),
             oidc: oidc.expect("checked"),
             aws: aws.expect("checked"),

@@ -33,6 +33,7 @@ pub async fn revoke(
         .ok_or_else(|| OAuthError::new("invalid_request", "token is required"))?;
     let now = clock::now();
     let mut tx = state.db.begin().await?;
+    let mut revoked = None;
     if let Some(session_id) = db::refresh::session_of(&mut *tx, &secrets::digest(&token)).await? {
         if let Some(s) = db::sessions::find_active(&mut *tx, session_id, now).await? {
             db::sessions::revoke(&mut *tx, session_id, "logout", now).await?;
@@ -40,8 +41,12 @@ pub async fn revoke(
                 .principal(Some(s.principal_id), &s.display, &s.kind)
                 .detail("session_id", session_id);
             db::audit::append(&mut tx, &[event]).await?;
+            revoked = Some(session_id);
         }
     }
     tx.commit().await?;
+    if let Some(session_id) = revoked {
+        state.sessions.forget(session_id);
+    }
     Ok(Json(serde_json::json!({})))
 }

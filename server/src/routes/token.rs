@@ -86,6 +86,7 @@ async fn redeem_code(
         CodeRedemption::Reused { session_id } => {
             db::sessions::revoke(&mut *tx, session_id, "authorization code reused", now).await?;
             tx.commit().await?;
+            state.sessions.forget(session_id);
             return Err(OAuthError::new(
                 "invalid_grant",
                 "authorization code already used; the login was revoked",
@@ -136,6 +137,7 @@ async fn refresh(
             }
             db::audit::append(&mut tx, &[event]).await?;
             tx.commit().await?;
+            state.sessions.forget(session_id);
             return Err(OAuthError::new(
                 "invalid_grant",
                 "this refresh token was already used, so the login session was revoked as a precaution; run `vault login`",

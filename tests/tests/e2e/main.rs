@@ -28,4 +28,5 @@ mod keys_rotation;
 mod login;
 mod oauth_flow;
 mod policy;
+mod session_cache;
 mod tokens;
