@@ -24,10 +24,17 @@ allow_groups = ["dev", "ops"]
 fn a_complete_file_parses_with_defaults_filled_in() {
     let c = Config::from_toml(GOOD).unwrap();
     assert_eq!(c.access_token_ttl, Duration::from_secs(900));
+    assert_eq!(c.session_cache_ttl, Duration::from_secs(1));
     assert_eq!(c.oidc.groups_claim, "groups");
     let dev = c.profile("dev").unwrap();
     assert_eq!(dev.region, "us-east-1");
     assert_eq!(dev.max_duration, Duration::from_secs(4 * 3600));
+}
+
+#[test]
+fn the_session_cache_can_be_turned_off_with_a_zero_ttl() {
+    let c = Config::from_toml(&format!("session_cache_ttl = \"0s\"\n{GOOD}")).unwrap();
+    assert_eq!(c.session_cache_ttl, Duration::ZERO);
 }
 
 #[test]
