@@ -14,6 +14,7 @@ mod audit_secrets;
 mod availability;
 mod cache;
 mod ci_attacks;
+mod ci_attacks_claims;
 mod ci_cli;
 mod ci_exchange;
 mod commands;
