@@ -28,6 +28,13 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use vault_api::{GRANT_TOKEN_EXCHANGE, TOKEN_TYPE_JWT};
 
+mod exchange;
+mod forge;
+mod keys;
+pub use exchange::*;
+pub use forge::*;
+pub use keys::*;
+
 /// The audience CI jobs ask their platform for (the server's `audiences`).
 pub const AUDIENCE: &str = "team-vault";
 /// The `[[ci_issuers]]` name the test configuration gives this issuer.
@@ -35,64 +42,6 @@ pub const ISSUER_NAME: &str = "github";
 /// The repository, ref and event the `deploy` profile allows.
 pub const REPOSITORY: &str = "acme/app";
 pub const REF: &str = "refs/heads/main";
-
-/// An RSA key pair usable for RS256 signing and publishable as a JWK.
-pub struct RsaKey {
-    encoding: EncodingKey,
-    /// The public key as SPKI PEM (what a confused verifier would use as an HMAC secret).
-    pub public_pem: String,
-    n: String,
-    e: String,
-}
-
-impl RsaKey {
-    fn generate() -> RsaKey {
-        let private = RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).expect("RSA key generation");
-        let der = private.to_pkcs1_der().expect("PKCS#1 DER");
-        let public = private.to_public_key();
-        RsaKey {
-            encoding: EncodingKey::from_rsa_der(der.as_bytes()),
-            public_pem: public
-                .to_public_key_pem(LineEnding::LF)
-                .expect("public key PEM"),
-            n: URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()),
-            e: URL_SAFE_NO_PAD.encode(public.e().to_bytes_be()),
-        }
-    }
-
-    /// The public key as a JWK naming `kid`.
-    pub fn jwk(&self, kid: &str) -> Value {
-        json!({ "kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid, "n": self.n, "e": self.e })
-    }
-
-    /// Signs `claims` with RS256 under this key; `kid` goes into the header.
-    pub fn sign(&self, kid: Option<&str>, claims: &Value) -> String {
-        let mut header = Header::new(Algorithm::RS256);
-        header.kid = kid.map(str::to_owned);
-        self.sign_with(&header, claims)
-    }
-
-    /// Signs `claims` under this key with a header of the caller's making (RS* algorithms).
-    pub fn sign_with(&self, header: &Header, claims: &Value) -> String {
-        jsonwebtoken::encode(header, claims, &self.encoding).expect("signing")
-    }
-}
-
-/// RSA key generation is slow in debug builds: one issuer key and one foreign key per test
-/// process, shared by every issuer (each test still has its own issuer URL and server).
-fn keys() -> &'static (RsaKey, RsaKey) {
-    static KEYS: OnceLock<(RsaKey, RsaKey)> = OnceLock::new();
-    KEYS.get_or_init(|| {
-        let issuer = std::thread::spawn(RsaKey::generate);
-        let foreign = RsaKey::generate();
-        (issuer.join().expect("key generation thread"), foreign)
-    })
-}
-
-/// A key no issuer publishes (for forged tokens).
-pub fn foreign_key() -> &'static RsaKey {
-    &keys().1
-}
 
 /// How the JWKS endpoint answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,51 +80,6 @@ pub struct CiIssuer {
     shared: Arc<Shared>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
-}
-
-/// Seconds since the Unix epoch.
-pub fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
-/// Base64url without padding.
-pub fn b64(bytes: impl AsRef<[u8]>) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// `header.payload.signature` from raw parts: `payload` is encoded as given (any bytes, not
-/// necessarily JSON); `signature` is used verbatim.
-pub fn raw_jwt(header: &Value, payload: &[u8], signature: &str) -> String {
-    format!("{}.{}.{signature}", b64(header.to_string()), b64(payload))
-}
-
-/// `claims` with `alg: none` and an empty signature.
-pub fn unsigned(claims: &Value) -> String {
-    raw_jwt(
-        &json!({"alg": "none", "typ": "JWT"}),
-        claims.to_string().as_bytes(),
-        "",
-    )
-}
-
-/// `claims` signed with HS256 using `secret` (e.g. the issuer's public key PEM).
-pub fn hs256(kid: Option<&str>, claims: &Value, secret: &[u8]) -> String {
-    let mut header = Header::new(Algorithm::HS256);
-    header.kid = kid.map(str::to_owned);
-    jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(secret)).expect("HS256")
-}
-
-/// `token` with its payload replaced by `change(payload)` and the original signature kept.
-pub fn tampered(token: &str, change: impl FnOnce(&mut Value)) -> String {
-    let parts: Vec<&str> = token.split('.').collect();
-    let mut payload: Value = serde_json::from_slice(
-        &URL_SAFE_NO_PAD
-            .decode(parts[1])
-            .expect("payload is base64url"),
-    )
-    .expect("payload is JSON");
-    change(&mut payload);
-    format!("{}.{}.{}", parts[0], b64(payload.to_string()), parts[2])
 }
 
 /// Applies `overrides` to `base`: each key replaces the claim, `null` removes it.
@@ -458,155 +362,4 @@ async fn actions_token(
         o.entry("aud").or_insert(Value::String(aud));
     }
     Json(json!({ "count": 1, "value": s.mint(overrides) })).into_response()
-}
-
-/// `deploy`: no human may assume it; CI jobs of acme/app on main, pushed, may; bursts of one
-/// job identity share a session.
-pub fn deploy_profile() -> ProfileSpec {
-    ProfileSpec::new("deploy", "ci-deploy", &[]).toml(&format!(
-        "reuse_ci_sessions = true\n\n[[profiles.allow_ci]]\nissuer = \"{ISSUER_NAME}\"\n\
-         claims = {{ repository = \"{REPOSITORY}\", ref = \"{REF}\", event_name = \"push\" }}\n"
-    ))
-}
-
-/// The outcome of a token exchange, read whole.
-#[derive(Debug, Clone)]
-pub struct Exchange {
-    pub status: u16,
-    pub body: Value,
-    pub text: String,
-}
-
-impl Exchange {
-    /// `error_description`, or "".
-    pub fn description(&self) -> &str {
-        self.body["error_description"].as_str().unwrap_or_default()
-    }
-
-    /// The access token, which must be there.
-    pub fn access_token(&self) -> String {
-        assert_eq!(self.status, 200, "the exchange was refused: {}", self.text);
-        self.body["access_token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no access_token in {}", self.text))
-            .to_owned()
-    }
-}
-
-impl TestApp {
-    /// RFC 8693 token exchange of a CI job token, answered raw.
-    pub async fn ci_exchange_raw(&self, form: &[(&str, &str)]) -> reqwest::Response {
-        self.http
-            .post(self.endpoint("/oauth/token"))
-            .form(form)
-            .send()
-            .await
-            .expect("POST /oauth/token")
-    }
-
-    /// RFC 8693 token exchange of `subject_token` (a CI JWT).
-    pub async fn ci_exchange(&self, subject_token: &str) -> Exchange {
-        let resp = self
-            .ci_exchange_raw(&[
-                ("grant_type", GRANT_TOKEN_EXCHANGE),
-                ("subject_token", subject_token),
-                ("subject_token_type", TOKEN_TYPE_JWT),
-            ])
-            .await;
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Exchange { status, body, text }
-    }
-}
-
-/// A person's ID token from the dev IdP: the authorization-code flow with PKCE as the
-/// `team-vault` client (autologin.js fills in the login form), then the IdP's token endpoint.
-pub async fn idp_id_token(user: &str) -> String {
-    use crate::oauth::{pkce_challenge, random_b64};
-    let env = crate::env::TestEnv::get();
-    let http = crate::app::http_client();
-    let discovery: Value = http
-        .get(format!(
-            "{}/.well-known/openid-configuration",
-            env.idp_issuer
-        ))
-        .send()
-        .await
-        .expect("IdP discovery")
-        .json()
-        .await
-        .expect("IdP discovery JSON");
-    let redirect_uri = "http://127.0.0.1:9/oauth/callback";
-    let verifier = random_b64(32);
-    let state = random_b64(16);
-    let mut auth = url::Url::parse(
-        discovery["authorization_endpoint"]
-            .as_str()
-            .expect("authorization_endpoint"),
-    )
-    .expect("authorization endpoint URL");
-    auth.query_pairs_mut()
-        .append_pair("client_id", "team-vault")
-        .append_pair("response_type", "code")
-        .append_pair("scope", "openid email profile groups")
-        .append_pair("redirect_uri", redirect_uri)
-        .append_pair("code_challenge", &pkce_challenge(&verifier))
-        .append_pair("code_challenge_method", "S256")
-        .append_pair("state", &state)
-        .append_pair("nonce", &random_b64(16));
-    let out = crate::login::autologin(user, auth.as_str(), &["--print-loopback"])
-        .await
-        .unwrap_or_else(|e| panic!("IdP login as {user}: {e:#}"));
-    let loopback = out
-        .stdout
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("LOOPBACK="))
-        .unwrap_or_else(|| panic!("autologin.js printed no LOOPBACK= line:\n{out}"));
-    let loopback = url::Url::parse(loopback).expect("LOOPBACK is a URL");
-    let code = loopback
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| panic!("no code in {loopback}"));
-    let resp = http
-        .post(
-            discovery["token_endpoint"]
-                .as_str()
-                .expect("token_endpoint"),
-        )
-        .basic_auth("team-vault", Some("dev-secret"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", redirect_uri),
-            ("code_verifier", &verifier),
-        ])
-        .send()
-        .await
-        .expect("IdP token request");
-    let status = resp.status();
-    let body: Value = resp.json().await.expect("IdP token response JSON");
-    assert!(status.is_success(), "IdP token endpoint: {status} {body}");
-    body["id_token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no id_token in {body}"))
-        .to_owned()
-}
-
-/// A local CI issuer and a server trusting it (with the `deploy` profile).
-pub async fn spawn_ci_app() -> (CiIssuer, TestApp) {
-    let issuer = CiIssuer::start().await;
-    let app = issuer.app_builder().spawn().await;
-    (issuer, app)
-}
-
-impl TestApp {
-    /// How many login sessions CI jobs hold (each granted exchange makes one).
-    pub async fn ci_session_count(&self) -> i64 {
-        sqlx::query_scalar("SELECT count(*) FROM login_sessions WHERE ci_issuer IS NOT NULL")
-            .fetch_one(&self.db)
-            .await
-            .expect("counting CI sessions")
-    }
 }
