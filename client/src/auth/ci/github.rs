@@ -106,3 +106,6 @@ pub async fn fetch_github_token(
         _ => Err(failed("the answer holds no token".to_owned()).into()),
     }
 }
+
+#[cfg(test)]
+mod tests;
