@@ -5,11 +5,6 @@ use crate::app::TestApp;
 use vault_api::audit::AuditEventView;
 use vault_server::audit::chain::{AuditRow, GENESIS};
 
-/// Lowercase hex, as Postgres's `'\x…'` bytea literals take it.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// `timestamptz` as the API writes times: RFC 3339 UTC with six fraction digits.
 const TIME: &str = r#"'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'"#;
 
@@ -108,8 +103,8 @@ impl TestApp {
             let hash = row.expected_hash(&prev).expect("a known encoding");
             sql.push_str(&format!(
                 "UPDATE audit_events SET prev_hash = '\\x{}', hash = '\\x{}' WHERE chain_seq = {};\n",
-                hex(&prev),
-                hex(&hash),
+                hex::encode(&prev),
+                hex::encode(hash),
                 row.chain_seq
             ));
             prev = hash.to_vec();
@@ -117,7 +112,7 @@ impl TestApp {
         }
         sql.push_str(&format!(
             "UPDATE audit_chain_head SET chain_seq = {last}, hash = '\\x{}';",
-            hex(&prev)
+            hex::encode(&prev)
         ));
         self.tamper(&sql).await;
     }

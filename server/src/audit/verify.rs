@@ -14,7 +14,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 use vault_api::audit::{BrokenLink, VerifyReport};
 
-use super::chain::{link, v2, AuditRow, GENESIS};
+use super::chain::{link, v2, GENESIS};
 use crate::db::{self, DbError};
 
 mod copy;
@@ -25,12 +25,12 @@ use copy::{CopyReader, Tuple};
 const MIN_PART: i64 = 50_000;
 
 /// Checks events one by one in chain order.
-pub struct ChainWalk {
+struct ChainWalk {
     expected_seq: i64,
     /// The hash the next event must link to (`None`: not known, taken from the first event).
     prev: Option<Vec<u8>>,
-    pub checked: u64,
-    pub last_seq: Option<i64>,
+    checked: u64,
+    last_seq: Option<i64>,
 }
 
 fn missing(first: i64, last: i64) -> String {
@@ -42,11 +42,7 @@ fn missing(first: i64, last: i64) -> String {
 }
 
 impl ChainWalk {
-    /// Starts expecting `first_seq`, linked to `prev`.
-    pub fn new(first_seq: i64, prev: Vec<u8>) -> Self {
-        Self::starting(first_seq, Some(prev))
-    }
-
+    /// Starts expecting `first_seq`, linked to `prev` (`None`: whatever the first event says).
     fn starting(first_seq: i64, prev: Option<Vec<u8>>) -> Self {
         ChainWalk {
             expected_seq: first_seq,
@@ -54,20 +50,6 @@ impl ChainWalk {
             checked: 0,
             last_seq: None,
         }
-    }
-
-    /// Checks the next row; `Err` is the first broken link.
-    pub fn check(&mut self, row: &AuditRow) -> Result<(), BrokenLink> {
-        self.check_link(
-            row.chain_seq,
-            Some(row.id),
-            &row.prev_hash,
-            &row.hash,
-            |prev| {
-                row.expected_hash(prev)
-                    .ok_or_else(|| unknown_version(row.hash_version))
-            },
-        )
     }
 
     /// Checks the next event as Postgres sent it.
@@ -134,7 +116,7 @@ impl ChainWalk {
     }
 
     /// The hash of the last event checked.
-    pub fn last_hash(&self) -> &[u8] {
+    fn last_hash(&self) -> &[u8] {
         self.prev.as_deref().unwrap_or_default()
     }
 }

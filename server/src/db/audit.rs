@@ -201,18 +201,6 @@ pub fn stream_filtered(
     })
 }
 
-/// Chained events with `from <= chain_seq <= to`, in chain order (verification).
-pub fn stream_range(
-    pool: &PgPool,
-    from: i64,
-    to: i64,
-) -> BoxStream<'_, Result<AuditRow, sqlx::Error>> {
-    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        format!("SELECT {COLUMNS} FROM audit_events WHERE chain_seq BETWEEN $1 AND $2 ORDER BY chain_seq")
-    });
-    sqlx::query_as(SQL.as_str()).bind(from).bind(to).fetch(pool)
-}
-
 /// The chain head: the last position and its hash.
 pub async fn head(ex: impl PgExecutor<'_>) -> Result<(i64, Vec<u8>), sqlx::Error> {
     sqlx::query_as("SELECT chain_seq, hash FROM audit_chain_head WHERE id")

@@ -111,7 +111,6 @@ pub async fn exchange(
     if let Err(e) = state.audit.write(event).await {
         // The session exists but no token for it ever leaves; end it anyway.
         let _ = db::sessions::revoke(&state.db, session_id, "exchange not audited", now).await;
-        state.sessions.forget(session_id);
         return Err(OAuthError::new("temporarily_unavailable", e.to_string()));
     }
     let (access_token, expires_in) =

@@ -6,27 +6,12 @@ pub(crate) const BROWSER: &str =
     "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
 
 pub(crate) fn base(action: &'static str, outcome: Outcome, at: OffsetDateTime) -> AuditEvent {
-    AuditEvent {
-        id: Uuid::nil(),
-        occurred_at: at,
-        action,
-        outcome,
-        principal_id: None,
-        principal: None,
-        principal_kind: None,
-        profile: None,
-        role_arn: None,
-        session_name: None,
-        source_identity: None,
-        access_key_id: None,
-        expiration: None,
-        duration_seconds: None,
-        reason: None,
-        client_addr: None,
-        user_agent: None,
-        request_id: None,
-        details: serde_json::json!({}),
-    }
+    let meta = vault_server::request_meta::RequestMeta::internal();
+    let mut e = AuditEvent::new(action, outcome, &meta, at);
+    // Ids and request ids come from the generator's seeded random numbers, not from here.
+    e.id = Uuid::nil();
+    e.request_id = None;
+    e
 }
 
 /// A temporary access key id as STS hands them out.

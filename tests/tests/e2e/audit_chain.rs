@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::time::Duration;
 use vault_api::audit::VerifyReport;
 use vault_e2e::audit_seed::{self, Seeder};
-use vault_e2e::audit_table::hex;
 use vault_e2e::TestApp;
 use vault_server::audit::chain::AuditRow;
 
@@ -100,7 +99,7 @@ async fn an_edit_with_its_own_hash_recomputed_breaks_the_link_to_the_next_event(
     app.tamper(&format!(
         "UPDATE audit_events SET access_key_id = 'ASIAFORGEDFORGED0000', hash = '\\x{}' \
          WHERE chain_seq = {seq}",
-        hex(&forged)
+        hex::encode(forged)
     ))
     .await;
     let next = app.table_event(seq + 1).await;
@@ -200,7 +199,7 @@ async fn rewriting_the_newest_row_with_a_consistent_hash_disagrees_with_the_chai
     let forged = row.expected_hash(&row.prev_hash).unwrap();
     app.tamper(&format!(
         "UPDATE audit_events SET outcome = 'failure', hash = '\\x{}' WHERE chain_seq = {head}",
-        hex(&forged)
+        hex::encode(forged)
     ))
     .await;
 

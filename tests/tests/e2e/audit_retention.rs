@@ -27,14 +27,20 @@ async fn checkpoints(app: &TestApp) -> Vec<(i64, String, i64)> {
     .unwrap()
 }
 
-#[tokio::test]
-async fn retention_pruning_by_the_server_leaves_a_chain_that_verifies_from_its_checkpoint() {
-    // A trail that starts 40 days ago (seeded before any server writes its start event).
+/// A database of its own with the server's schema and no server yet (so no start events).
+async fn migrated_database() -> (TestDatabase, sqlx::PgPool) {
     let database = TestDatabase::create(&TestEnv::get().database_url)
         .await
         .unwrap();
     database.migrate().await.unwrap();
-    let seeding = database.pool().await.unwrap();
+    let pool = database.pool().await.unwrap();
+    (database, pool)
+}
+
+#[tokio::test]
+async fn retention_pruning_by_the_server_leaves_a_chain_that_verifies_from_its_checkpoint() {
+    // A trail that starts 40 days ago (seeded before any server writes its start event).
+    let (database, seeding) = migrated_database().await;
     let now = clock::now();
     let mut events = Seeder::new(5, now - 40 * DAY, 20 * DAY).events(300);
     events.extend(Seeder::new(6, now, 10 * DAY).events(100));
@@ -126,11 +132,7 @@ async fn retention_pruning_by_the_server_leaves_a_chain_that_verifies_from_its_c
 
 #[tokio::test]
 async fn an_event_newer_than_the_cutoff_is_never_pruned_even_when_older_ones_follow_it() {
-    let database = TestDatabase::create(&TestEnv::get().database_url)
-        .await
-        .unwrap();
-    database.migrate().await.unwrap();
-    let pool = database.pool().await.unwrap();
+    let (database, pool) = migrated_database().await;
     let now = clock::now();
     // Old events, then one written now, then old-looking events again (as a replica whose
     // clock runs 40 days slow would write them), then recent ones.

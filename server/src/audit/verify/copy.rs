@@ -64,18 +64,10 @@ impl<'a> Tuple<'a> {
     /// The whole event, for encodings other than version 2 (`None`: a field is malformed).
     pub fn to_row(&self) -> Option<AuditRow> {
         let f = &self.fields;
-        let text = |i: usize| -> Option<Option<String>> {
-            match f[i] {
-                None => Some(None),
-                Some(b) => String::from_utf8(b.to_vec()).ok().map(Some),
-            }
-        };
-        let time = |i: usize| -> Option<Option<time::OffsetDateTime>> {
-            match f[i] {
-                None => Some(None),
-                Some(_) => from_pg_micros(i64::from_be_bytes(be(f[i])?)).map(Some),
-            }
-        };
+        let text = |b: &[u8]| String::from_utf8(b.to_vec()).ok();
+        let time = |b: &[u8]| be(Some(b)).map(i64::from_be_bytes).and_then(from_pg_micros);
+        let uuid = |b: &[u8]| be(Some(b)).map(Uuid::from_bytes);
+        let int4 = |b: &[u8]| be(Some(b)).map(i32::from_be_bytes);
         let details = match f[20] {
             Some([1, json @ ..]) => serde_json::from_slice(json).ok()?,
             _ => return None,
@@ -84,33 +76,35 @@ impl<'a> Tuple<'a> {
             hash_version: self.hash_version()?,
             chain_seq: self.chain_seq()?,
             id: self.id()?,
-            occurred_at: time(3)??,
-            action: text(4)??,
-            outcome: text(5)??,
-            principal_id: match f[6] {
-                None => None,
-                Some(_) => Some(Uuid::from_bytes(be(f[6])?)),
-            },
-            principal: text(7)?,
-            principal_kind: text(8)?,
-            profile: text(9)?,
-            role_arn: text(10)?,
-            session_name: text(11)?,
-            source_identity: text(12)?,
-            access_key_id: text(13)?,
-            expiration: time(14)?,
-            duration_seconds: match f[15] {
-                None => None,
-                Some(_) => Some(i32::from_be_bytes(be(f[15])?)),
-            },
-            reason: text(16)?,
-            client_addr: text(17)?,
-            user_agent: text(18)?,
-            request_id: text(19)?,
+            occurred_at: f[3].and_then(time)?,
+            action: f[4].and_then(text)?,
+            outcome: f[5].and_then(text)?,
+            principal_id: nullable(f[6], uuid)?,
+            principal: nullable(f[7], text)?,
+            principal_kind: nullable(f[8], text)?,
+            profile: nullable(f[9], text)?,
+            role_arn: nullable(f[10], text)?,
+            session_name: nullable(f[11], text)?,
+            source_identity: nullable(f[12], text)?,
+            access_key_id: nullable(f[13], text)?,
+            expiration: nullable(f[14], time)?,
+            duration_seconds: nullable(f[15], int4)?,
+            reason: nullable(f[16], text)?,
+            client_addr: nullable(f[17], text)?,
+            user_agent: nullable(f[18], text)?,
+            request_id: nullable(f[19], text)?,
             details,
             prev_hash: self.prev_hash().to_vec(),
             hash: self.hash().to_vec(),
         })
+    }
+}
+
+/// A nullable field parsed: `Some(None)` for NULL, `None` when present but malformed.
+fn nullable<T>(field: Option<&[u8]>, parse: impl FnOnce(&[u8]) -> Option<T>) -> Option<Option<T>> {
+    match field {
+        None => Some(None),
+        Some(bytes) => parse(bytes).map(Some),
     }
 }
 
@@ -248,44 +242,48 @@ impl CopyReader {
     }
 }
 
+/// A binary COPY stream of `rows`, as Postgres would send it (each with its own
+/// `hash_version`).
+#[cfg(test)]
+pub(crate) fn stream(rows: &[AuditRow]) -> Vec<u8> {
+    let mut out = SIGNATURE.to_vec();
+    out.extend_from_slice(&[0; 8]);
+    for r in rows {
+        out.extend_from_slice(&(COLUMN_COUNT as i16).to_be_bytes());
+        let mut fields = v2::encode(r);
+        // The first field is the stored version, which `v2::encode` always writes as 2.
+        fields[4..6].copy_from_slice(&r.hash_version.to_be_bytes());
+        out.extend_from_slice(&fields);
+        for h in [&r.prev_hash, &r.hash] {
+            out.extend_from_slice(&(h.len() as i32).to_be_bytes());
+            out.extend_from_slice(h);
+        }
+    }
+    out.extend_from_slice(&(-1i16).to_be_bytes());
+    out
+}
+
+/// `n` sealed login events, chained from genesis at positions 1..=n.
+#[cfg(test)]
+pub(crate) fn sealed_chain(n: i64) -> Vec<AuditRow> {
+    use crate::audit::{chain::GENESIS, AuditEvent, Outcome};
+    let mut prev = GENESIS.to_vec();
+    (1..=n)
+        .map(|seq| {
+            let at = time::macros::datetime!(2026-11-28 10:00:00.5 UTC);
+            let meta = crate::request_meta::RequestMeta::internal();
+            let e = AuditEvent::new("login", Outcome::Success, &meta, at).detail("n", seq);
+            let r = AuditRow::seal(&e, seq, &prev);
+            prev.clone_from(&r.hash);
+            r
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::{
-        chain::{link, GENESIS},
-        AuditEvent, Outcome,
-    };
-    use crate::request_meta::RequestMeta;
-
-    /// A binary COPY stream of `rows`, as Postgres would send it.
-    fn stream(rows: &[AuditRow]) -> Vec<u8> {
-        let mut out = SIGNATURE.to_vec();
-        out.extend_from_slice(&[0; 8]);
-        for r in rows {
-            out.extend_from_slice(&(COLUMN_COUNT as i16).to_be_bytes());
-            out.extend_from_slice(&v2::encode(r));
-            for h in [&r.prev_hash, &r.hash] {
-                out.extend_from_slice(&(h.len() as i32).to_be_bytes());
-                out.extend_from_slice(h);
-            }
-        }
-        out.extend_from_slice(&(-1i16).to_be_bytes());
-        out
-    }
-
-    fn rows(n: i64) -> Vec<AuditRow> {
-        let mut prev = GENESIS.to_vec();
-        (1..=n)
-            .map(|seq| {
-                let at = time::macros::datetime!(2026-11-28 10:00:00.5 UTC);
-                let e = AuditEvent::new("login", Outcome::Success, &RequestMeta::internal(), at)
-                    .detail("n", seq);
-                let r = AuditRow::seal(&e, seq, &prev);
-                prev.clone_from(&r.hash);
-                r
-            })
-            .collect()
-    }
+    use crate::audit::chain::link;
 
     fn read(bytes: &[u8], chunk: usize) -> (Vec<(i64, bool)>, bool) {
         let mut reader = CopyReader::default();
@@ -305,7 +303,7 @@ mod tests {
 
     #[test]
     fn tuples_are_found_and_hash_as_sealed_whatever_the_chunk_size() {
-        let bytes = stream(&rows(5));
+        let bytes = stream(&sealed_chain(5));
         for chunk in [1, 7, 64, bytes.len()] {
             let (seen, finished) = read(&bytes, chunk);
             assert_eq!(
@@ -319,7 +317,7 @@ mod tests {
 
     #[test]
     fn a_tuple_decodes_back_to_the_row_it_came_from() {
-        let rows = rows(1);
+        let rows = sealed_chain(1);
         let bytes = stream(&rows);
         let mut reader = CopyReader::default();
         let mut decoded = None;
@@ -335,7 +333,7 @@ mod tests {
 
     #[test]
     fn a_stream_without_the_signature_is_refused() {
-        let mut bytes = stream(&rows(1));
+        let mut bytes = stream(&sealed_chain(1));
         bytes[0] = b'X';
         assert!(CopyReader::default()
             .feed(&bytes, |_| ControlFlow::Continue(()))

@@ -1,45 +1,32 @@
-//! The chain walk on sealed rows, without a database.
+//! The chain walk over COPY tuples, without a database.
 
 use super::*;
-use crate::{
-    audit::{AuditEvent, Outcome},
-    clock,
-    request_meta::RequestMeta,
-};
+use crate::audit::chain::AuditRow;
 
-fn chain(n: i64) -> Vec<AuditRow> {
-    let mut prev = GENESIS.to_vec();
-    (1..=n)
-        .map(|seq| {
-            let e = AuditEvent::new(
-                "login",
-                Outcome::Success,
-                &RequestMeta::internal(),
-                clock::now(),
-            );
-            let row = AuditRow::seal(&e, seq, &prev);
-            prev.clone_from(&row.hash);
-            row
-        })
-        .collect()
-}
-
+/// Walks `rows` as Postgres would stream them; the number checked, or the first broken link.
 fn walk(rows: &[AuditRow]) -> Result<u64, BrokenLink> {
-    let mut w = ChainWalk::new(1, GENESIS.to_vec());
-    for r in rows {
-        w.check(r)?;
-    }
-    Ok(w.checked)
+    let mut w = ChainWalk::starting(1, Some(GENESIS.to_vec()));
+    let mut broken = None;
+    let _stopped_or_not = CopyReader::default()
+        .feed(&copy::stream(rows), |t| match w.check_tuple(t) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(link) => {
+                broken = Some(link);
+                ControlFlow::Break(())
+            }
+        })
+        .expect("a well-formed stream");
+    broken.map_or(Ok(w.checked), Err)
 }
 
 #[test]
 fn an_untouched_chain_verifies() {
-    assert_eq!(walk(&chain(5)), Ok(5));
+    assert_eq!(walk(&copy::sealed_chain(5)), Ok(5));
 }
 
 #[test]
 fn an_edited_event_is_reported_as_exactly_that_event() {
-    let mut rows = chain(5);
+    let mut rows = copy::sealed_chain(5);
     rows[2].reason = Some("edited".into());
     let broken = walk(&rows).unwrap_err();
     assert_eq!(broken.chain_seq, 3);
@@ -48,7 +35,7 @@ fn an_edited_event_is_reported_as_exactly_that_event() {
 
 #[test]
 fn a_deleted_event_is_reported_by_its_position() {
-    let mut rows = chain(5);
+    let mut rows = copy::sealed_chain(5);
     rows.remove(1);
     let broken = walk(&rows).unwrap_err();
     assert_eq!(broken.chain_seq, 2);
@@ -57,9 +44,24 @@ fn a_deleted_event_is_reported_by_its_position() {
 
 #[test]
 fn a_rehashed_edit_still_breaks_the_next_link() {
-    let mut rows = chain(5);
+    let mut rows = copy::sealed_chain(5);
     rows[2].reason = Some("edited".into());
     rows[2].hash = rows[2].expected_hash(&rows[1].hash).unwrap().to_vec();
     let broken = walk(&rows).unwrap_err();
     assert_eq!(broken.chain_seq, 4);
+}
+
+#[test]
+fn a_version_1_event_is_checked_by_its_json_encoding_and_an_unknown_version_is_named() {
+    let mut rows = copy::sealed_chain(3);
+    rows[1].hash_version = 1;
+    rows[1].hash = rows[1].expected_hash(&rows[0].hash).unwrap().to_vec();
+    rows[2].prev_hash = rows[1].hash.clone();
+    rows[2].hash = rows[2].expected_hash(&rows[1].hash).unwrap().to_vec();
+    assert_eq!(walk(&rows), Ok(3));
+
+    rows[1].hash_version = 7;
+    let broken = walk(&rows).unwrap_err();
+    assert_eq!(broken.chain_seq, 2);
+    assert!(broken.reason.contains("hash_version 7"), "{broken:?}");
 }
