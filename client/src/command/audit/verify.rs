@@ -40,6 +40,13 @@ pub struct Anchor {
     hash: String,
 }
 
+impl Anchor {
+    /// Whether retention has cut the chain after this anchor's event (so it cannot be checked).
+    fn pruned_from(&self, report: &VerifyReport) -> bool {
+        report.from_checkpoint && report.first_seq.is_some_and(|first| self.seq < first)
+    }
+}
+
 impl FromStr for Anchor {
     type Err = String;
 
@@ -74,8 +81,7 @@ impl Cmd {
         crate::print_out(&verdict)?;
         let mut anchors_hold = true;
         for anchor in &self.anchor {
-            let pruned = report.from_checkpoint && report.first_seq.is_some_and(|f| anchor.seq < f);
-            let line = if pruned {
+            let line = if anchor.pruned_from(&report) {
                 format!(
                     "anchor {}: older than the oldest event kept (pruned by retention), not checked\n",
                     anchor.seq
@@ -318,5 +324,25 @@ mod tests {
         let (line, holds) = anchor_verdict(&anchor, &at(None, None));
         assert!(!holds);
         assert!(line.starts_with("anchor 120 MISSING"), "{line}");
+    }
+
+    #[test]
+    fn an_anchor_before_a_retention_cut_is_not_checked_and_one_after_it_is() {
+        let anchor: Anchor = format!("50:{HASH}").parse().unwrap();
+        let cut_at_100 = VerifyReport {
+            first_seq: Some(101),
+            ..intact(true)
+        };
+        assert!(anchor.pruned_from(&cut_at_100));
+        let later: Anchor = format!("150:{HASH}").parse().unwrap();
+        assert!(!later.pruned_from(&cut_at_100));
+        let uncut = VerifyReport {
+            first_seq: Some(101),
+            ..intact(false)
+        };
+        assert!(
+            !anchor.pruned_from(&uncut),
+            "without a retention checkpoint, a missing start is a break, not a cut"
+        );
     }
 }
