@@ -27,7 +27,7 @@ pub async fn issue(
     let now = clock::now();
     let grant = match policy::authorize(
         &state.config,
-        &caller.display,
+        &caller.principal.display,
         caller.membership(),
         profile,
         duration_seconds,
@@ -35,28 +35,18 @@ pub async fn issue(
         Ok(grant) => grant,
         Err(denial) => {
             let mut event = AuditEvent::new("credentials_deny", Outcome::Denied, meta, now)
-                .by(caller)
+                .by(caller.actor())
                 .profile(profile)
-                .reason(&denial.message)
-                .detail("code", denial.code);
+                .reason(denial.to_string())
+                .detail("code", denial.code());
             event.duration_seconds = duration_seconds.map(|d| d.min(i32::MAX as u32) as i32);
-            audit(state, &event).await?;
-            return Err(if denial.code == "unknown_profile" {
-                ApiError::NotFound {
-                    code: denial.code,
-                    message: denial.message,
-                }
-            } else {
-                ApiError::Forbidden {
-                    code: denial.code,
-                    message: denial.message,
-                }
-            });
+            state.audit.write(event).await?;
+            return Err(denial.into());
         }
     };
     let request = assume_request(caller, meta, &grant);
     let mut event = AuditEvent::new("credentials_issue", Outcome::Success, meta, now)
-        .by(caller)
+        .by(caller.actor())
         .profile(&grant.profile.name);
     event.role_arn = Some(grant.profile.role_arn.clone());
     event.session_name = Some(request.session_name.clone());
@@ -64,7 +54,7 @@ pub async fn issue(
     event.duration_seconds = Some(grant.duration.as_secs() as i32);
     if let Some((_, claims)) = &caller.ci {
         event = event
-            .detail("ci_subject", &caller.display)
+            .detail("ci_subject", &caller.principal.display)
             .detail("ci_claims", claims);
     }
     let (session, reused) = match assume(state, caller, &grant, request, now).await {
@@ -73,7 +63,7 @@ pub async fn issue(
             tracing::warn!(error = %e, role = %grant.profile.role_arn, "AssumeRole failed");
             event.outcome = Outcome::Failure;
             event.reason = Some(format!("sts:AssumeRole failed: {e}"));
-            audit(state, &event).await?;
+            state.audit.write(event).await?;
             return Err(ApiError::BadGateway(format!(
                 "AWS refused to issue a session for `{}`: {e}",
                 grant.profile.name
@@ -85,7 +75,7 @@ pub async fn issue(
     }
     event.access_key_id = Some(session.access_key_id.clone());
     event.expiration = Some(session.expiration);
-    audit(state, &event).await?;
+    state.audit.write(event).await?;
     Ok(Credentials {
         version: 1,
         access_key_id: session.access_key_id,
@@ -103,17 +93,20 @@ fn assume_request(caller: &Caller, meta: &RequestMeta, grant: &Grant<'_>) -> Ass
     let mut tags = vec![
         (
             "vault-principal".to_owned(),
-            sts::session_name(&caller.display),
+            sts::session_name(&caller.principal.display),
         ),
-        ("vault-principal-kind".to_owned(), caller.kind.clone()),
+        (
+            "vault-principal-kind".to_owned(),
+            caller.principal.kind.as_str().to_owned(),
+        ),
         ("vault-request-id".to_owned(), meta.request_id.clone()),
     ];
     let name = match &caller.ci {
         Some((_, claims)) => {
             tags.extend(ci::naming::tags(claims));
-            ci::naming::session_name(&caller.display, claims)
+            ci::naming::session_name(&caller.principal.display, claims)
         }
-        None => sts::session_name(&caller.display),
+        None => sts::session_name(&caller.principal.display),
     };
     AssumeRequest {
         role_arn: grant.profile.role_arn.clone(),
@@ -137,7 +130,7 @@ async fn assume(
         return state.sts.assume_role(request).await.map(|s| (s, false));
     }
     let key = ReuseKey {
-        principal_id: caller.principal_id,
+        principal_id: caller.principal.id,
         profile: grant.profile.name.clone(),
         duration: grant.duration,
         session_name: request.session_name.clone(),
@@ -146,15 +139,4 @@ async fn assume(
         .ci_sessions
         .get_or_issue(key, now, || state.sts.assume_role(request))
         .await
-}
-
-/// Commits an audit event; any failure means the caller gets 503 and nothing else.
-async fn audit(state: &AppState, event: &AuditEvent) -> Result<(), ApiError> {
-    state.audit.write(event.clone()).await.map_err(|e| {
-        tracing::error!(error = %e, action = event.action, "audit write failed; refusing");
-        ApiError::Unavailable(
-            "the audit trail cannot be written, so no credentials can be issued; try again shortly"
-                .into(),
-        )
-    })
 }

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod aws;
 pub mod ci;
 pub mod clock;
 pub mod config;
@@ -10,8 +11,10 @@ pub mod db;
 pub mod error;
 pub mod issuance;
 pub mod keys;
+pub mod login;
 pub mod oidc;
 pub mod policy;
+pub mod principal;
 pub mod request_meta;
 pub mod routes;
 pub mod secrets;

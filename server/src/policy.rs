@@ -14,11 +14,39 @@ pub struct Grant<'a> {
     pub duration: Duration,
 }
 
-/// A refusal: a machine code and a sentence the person can act on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Denial {
-    pub code: &'static str,
-    pub message: String,
+/// A refusal, each kind with a sentence the person can act on (its `Display`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Denial {
+    #[error("there is no profile named `{profile}`; `vault list` shows the profiles you may use")]
+    UnknownProfile { profile: String },
+    /// The principal matches none of the profile's groups or CI rules.
+    #[error("{message}")]
+    NotAllowed { message: String },
+    #[error(
+        "{} is longer than the maximum for `{profile}`, which is {} ({} seconds)",
+        humantime::format_duration(*.requested),
+        humantime::format_duration(*.max),
+        .max.as_secs()
+    )]
+    DurationTooLong {
+        profile: String,
+        requested: Duration,
+        max: Duration,
+    },
+    #[error("sessions last at least 15m (900 seconds); asked for {}s", .requested.as_secs())]
+    DurationTooShort { requested: Duration },
+}
+
+impl Denial {
+    /// The machine code clients and the audit trail see.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Denial::UnknownProfile { .. } => "unknown_profile",
+            Denial::NotAllowed { .. } => "not_allowed",
+            Denial::DurationTooLong { .. } => "duration_too_long",
+            Denial::DurationTooShort { .. } => "duration_too_short",
+        }
+    }
 }
 
 /// What a principal is judged by: a person's groups, or a CI job's verified claims.
@@ -40,9 +68,8 @@ pub fn authorize<'a>(
     requested: Option<u32>,
 ) -> Result<Grant<'a>, Denial> {
     let Some(p) = config.profile(profile) else {
-        return Err(Denial {
-            code: "unknown_profile",
-            message: format!("there is no profile named `{profile}`; `vault list` shows the profiles you may use"),
+        return Err(Denial::UnknownProfile {
+            profile: profile.to_owned(),
         });
     };
     if !may_assume(p, who) {
@@ -58,33 +85,21 @@ pub fn authorize<'a>(
                 p.name
             ),
         };
-        return Err(Denial {
-            code: "not_allowed",
-            message,
-        });
+        return Err(Denial::NotAllowed { message });
     }
     let duration = requested
         .map(|s| Duration::from_secs(s.into()))
         .unwrap_or(p.default_duration);
     if duration > p.max_duration {
-        return Err(Denial {
-            code: "duration_too_long",
-            message: format!(
-                "{} is longer than the maximum for `{}`, which is {} ({} seconds)",
-                humantime::format_duration(duration),
-                p.name,
-                humantime::format_duration(p.max_duration),
-                p.max_duration.as_secs()
-            ),
+        return Err(Denial::DurationTooLong {
+            profile: p.name.clone(),
+            requested: duration,
+            max: p.max_duration,
         });
     }
     if duration < STS_MIN {
-        return Err(Denial {
-            code: "duration_too_short",
-            message: format!(
-                "sessions last at least 15m (900 seconds); asked for {}s",
-                duration.as_secs()
-            ),
+        return Err(Denial::DurationTooShort {
+            requested: duration,
         });
     }
     Ok(Grant {

@@ -48,6 +48,13 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(RequestMeta::from_parts(parts))
+    }
+}
+
+impl RequestMeta {
+    /// The facts of a request whose head is `parts`.
+    pub fn from_parts(parts: &Parts) -> Self {
         let request_id = parts
             .extensions
             .get::<RequestId>()
@@ -62,10 +69,10 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|s| s.chars().take(256).collect());
-        Ok(RequestMeta {
+        RequestMeta {
             request_id,
             client_addr,
             user_agent,
-        })
+        }
     }
 }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_sts::types::Tag;
 use time::OffsetDateTime;
 
@@ -48,10 +49,10 @@ impl AwsSts {
     /// keys or the default chain.
     pub async fn new(
         config: &AwsConfig,
-        provider: Option<crate::keys::active::ActiveKeyProvider>,
+        provider: Option<impl ProvideCredentials + 'static>,
     ) -> Self {
         AwsSts {
-            client: aws_sdk_sts::Client::new(&crate::keys::sdk_config(config, provider).await),
+            client: aws_sdk_sts::Client::new(&crate::aws::sdk_config(config, provider).await),
         }
     }
 }

@@ -51,6 +51,7 @@ use vault_server::audit::{
     writer::AuditWriter,
     AuditEvent, Outcome,
 };
+use vault_server::principal::PrincipalKind;
 
 #[path = "audit/events.rs"]
 mod events;

@@ -9,6 +9,7 @@ use std::ops::RangeInclusive;
 use std::time::Duration;
 use time::OffsetDateTime;
 use vault_server::audit::{AuditEvent, Outcome};
+use vault_server::principal::PrincipalKind;
 use vault_server::request_meta::RequestMeta;
 
 /// Events per INSERT (22 bind parameters each; Postgres allows 65,535).
@@ -90,15 +91,18 @@ impl Seeder {
 
     /// A principal: one of 40 people, two look-alike bots (`ci_bot`, `cixbot`: `_` must be
     /// literal in a glob), or a CI job.
-    fn principal(&mut self) -> (String, &'static str) {
+    fn principal(&mut self) -> (String, PrincipalKind) {
         match self.rng.gen_range(0..50) {
             0..40 => (
                 format!("user{:02}@example.com", self.rng.gen_range(0..40)),
-                "user",
+                PrincipalKind::User,
             ),
-            40..43 => ("ci_bot@example.com".into(), "user"),
-            43..46 => ("cixbot@example.com".into(), "user"),
-            _ => ("repo:acme/app:ref:refs/heads/main".into(), "ci"),
+            40..43 => ("ci_bot@example.com".into(), PrincipalKind::User),
+            43..46 => ("cixbot@example.com".into(), PrincipalKind::User),
+            _ => (
+                "repo:acme/app:ref:refs/heads/main".into(),
+                PrincipalKind::Ci,
+            ),
         }
     }
 
@@ -135,7 +139,7 @@ impl Seeder {
                 .next()
                 .unwrap_or_default()
                 .replace(['/', ':'], "-");
-            e.session_name = Some(if kind == "ci" {
+            e.session_name = Some(if kind == PrincipalKind::Ci {
                 format!("gha-acme-app-{}", self.rng.gen_range(1000..9999))
             } else {
                 local.clone()

@@ -96,7 +96,7 @@ impl AuditRow {
             outcome: event.outcome.as_str().to_owned(),
             principal_id: event.principal_id,
             principal: clean(&event.principal),
-            principal_kind: clean(&event.principal_kind),
+            principal_kind: event.principal_kind.map(|k| k.as_str().to_owned()),
             profile: clean(&event.profile),
             role_arn: clean(&event.role_arn),
             session_name: clean(&event.session_name),
@@ -115,6 +115,19 @@ impl AuditRow {
         row.hash = link(prev, &v2::encode(&row)).to_vec();
         row
     }
+}
+
+/// Places `events` after the head (`seq`, `prev`) and seals each onto the one before.
+pub fn seal_after(events: &[AuditEvent], mut seq: i64, mut prev: Vec<u8>) -> Vec<AuditRow> {
+    events
+        .iter()
+        .map(|e| {
+            seq += 1;
+            let row = AuditRow::seal(e, seq, &prev);
+            prev.clone_from(&row.hash);
+            row
+        })
+        .collect()
 }
 
 fn strip_nul(v: &serde_json::Value) -> serde_json::Value {
@@ -142,12 +155,12 @@ pub fn link(prev: &[u8], canonical: &[u8]) -> [u8; 32] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{audit::Outcome, request_meta::RequestMeta};
+    use crate::{audit::Outcome, principal::PrincipalKind, request_meta::RequestMeta};
 
     fn event() -> AuditEvent {
         let now = OffsetDateTime::from_unix_timestamp_nanos(1_795_000_000_123_456_789).unwrap();
         AuditEvent::new("login", Outcome::Success, &RequestMeta::internal(), now)
-            .principal(None, "alice@example.com", "user")
+            .principal(None, "alice@example.com", PrincipalKind::User)
             .detail("groups", ["dev"])
     }
 
@@ -173,6 +186,18 @@ mod tests {
         assert_ne!(
             relabelled.expected_hash(&GENESIS).unwrap().to_vec(),
             row.hash
+        );
+    }
+
+    #[test]
+    fn events_sealed_after_a_head_continue_its_numbering_and_link_to_each_other() {
+        let rows = seal_after(&[event(), event()], 41, vec![7; 32]);
+        assert_eq!((rows[0].chain_seq, rows[1].chain_seq), (42, 43));
+        assert_eq!(rows[0].prev_hash, vec![7; 32]);
+        assert_eq!(rows[1].prev_hash, rows[0].hash);
+        assert_eq!(
+            rows[1].expected_hash(&rows[0].hash).unwrap().to_vec(),
+            rows[1].hash
         );
     }
 

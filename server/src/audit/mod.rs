@@ -9,7 +9,10 @@ pub mod retention;
 pub mod verify;
 pub mod writer;
 
-use crate::{auth::Caller, request_meta::RequestMeta};
+use crate::{
+    principal::{Actor, PrincipalKind},
+    request_meta::RequestMeta,
+};
 
 /// How a decision ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +41,7 @@ pub struct AuditEvent {
     pub outcome: Outcome,
     pub principal_id: Option<Uuid>,
     pub principal: Option<String>,
-    pub principal_kind: Option<String>,
+    pub principal_kind: Option<PrincipalKind>,
     pub profile: Option<String>,
     pub role_arn: Option<String>,
     pub session_name: Option<String>,
@@ -86,26 +89,26 @@ impl AuditEvent {
 
     /// A server-internal event (start, stop) with the `system` principal.
     pub fn system(action: &'static str, now: OffsetDateTime) -> Self {
-        let mut e = AuditEvent::new(action, Outcome::Success, &RequestMeta::internal(), now);
-        e.principal = Some("vault-server".into());
-        e.principal_kind = Some("system".into());
-        e
+        AuditEvent::new(action, Outcome::Success, &RequestMeta::internal(), now).as_server()
     }
 
-    /// Names the authenticated caller as the principal.
-    pub fn by(mut self, caller: &Caller) -> Self {
-        self.principal_id = Some(caller.principal_id);
-        self.principal = Some(caller.display.clone());
-        self.principal_kind = Some(caller.kind.clone());
-        self.details["session_id"] = serde_json::json!(caller.session_id);
-        self
+    /// Names the server itself (`vault-server`, kind `system`) as the principal.
+    pub fn as_server(self) -> Self {
+        self.principal(None, "vault-server", PrincipalKind::System)
+    }
+
+    /// Names the principal acting through a login session.
+    pub fn by(mut self, actor: Actor<'_>) -> Self {
+        let p = actor.principal;
+        self.details["session_id"] = serde_json::json!(actor.session_id);
+        self.principal(Some(p.id), &p.display, p.kind)
     }
 
     /// Names a principal that is not (yet) an authenticated caller.
-    pub fn principal(mut self, id: Option<Uuid>, display: &str, kind: &str) -> Self {
+    pub fn principal(mut self, id: Option<Uuid>, display: &str, kind: PrincipalKind) -> Self {
         self.principal_id = id;
         self.principal = Some(display.to_owned());
-        self.principal_kind = Some(kind.to_owned());
+        self.principal_kind = Some(kind);
         self
     }
 

@@ -13,13 +13,11 @@ const MAX_BATCH: usize = 512;
 /// Optimistic attempts before taking the head lock.
 const OPTIMISTIC_TRIES: usize = 8;
 
-/// Why an event could not be committed (cloneable: one failure answers a whole batch).
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{message}")]
-pub struct WriteFailed {
-    pub unavailable: bool,
-    pub message: String,
-}
+/// An event could not be committed. The cause is logged by the writer, once per batch, and
+/// is not carried further: callers answer with a generic refusal (see `error`).
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the audit event could not be committed")]
+pub struct WriteFailed;
 
 struct Job {
     event: AuditEvent,
@@ -43,16 +41,15 @@ impl AuditWriter {
     /// Returns once `event` is committed, or says why it was not.
     pub async fn write(&self, event: AuditEvent) -> Result<(), WriteFailed> {
         let (done, wait) = oneshot::channel();
-        let stopped = || WriteFailed {
-            unavailable: true,
-            message: "the audit writer has stopped".into(),
-        };
-        self.jobs
-            .send(Job { event, done })
-            .await
-            .map_err(|_| stopped())?;
-        wait.await.map_err(|_| stopped())?
+        self.jobs.send(Job { event, done }).await.map_err(stopped)?;
+        wait.await.map_err(stopped)?
     }
+}
+
+/// The writer task is gone (the server is shutting down): nothing can be committed.
+fn stopped<E>(_: E) -> WriteFailed {
+    tracing::error!("the audit writer has stopped");
+    WriteFailed
 }
 
 async fn run(pool: PgPool, mut rx: mpsc::Receiver<Job>) {
@@ -63,15 +60,12 @@ async fn run(pool: PgPool, mut rx: mpsc::Receiver<Job>) {
         let events: Vec<AuditEvent> = batch.iter().map(|j| j.event.clone()).collect();
         let result = commit(&pool, &events, &mut head).await.map_err(|e| {
             head = None;
-            let e = DbError::from(e);
-            tracing::error!(error = %e, events = events.len(), "audit commit failed");
-            WriteFailed {
-                unavailable: matches!(e, DbError::Unavailable(_)),
-                message: e.to_string(),
-            }
+            let actions: Vec<&str> = events.iter().map(|e| e.action).collect();
+            tracing::error!(error = %DbError::from(e), ?actions, "audit commit failed");
+            WriteFailed
         });
         for job in batch.drain(..) {
-            let _ = job.done.send(result.clone());
+            let _ = job.done.send(result);
         }
     }
 }
@@ -88,7 +82,7 @@ async fn commit(
             Some(h) => h,
             None => db::audit::head(pool).await?,
         };
-        let rows = db::audit::seal_after(events, seq, hash.clone());
+        let rows = super::chain::seal_after(events, seq, hash.clone());
         if db::audit::append_if_head(pool, &rows, seq, &hash).await? {
             let last = rows.last().expect("a batch is never empty");
             *head = Some((last.chain_seq, last.hash.clone()));

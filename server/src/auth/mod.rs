@@ -1,21 +1,29 @@
-//! Who is calling: bearer access tokens checked against signature, claims and a live session.
+//! Who is calling: bearer access tokens checked against signature, claims and a live session,
+//! as the `Caller` and `Admin` extractors.
 
+mod admin;
 pub mod sessions;
 pub mod signing;
+
+pub use admin::{Admin, Attempt};
 
 use axum::{extract::FromRequestParts, http::request::Parts};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{clock, error::ApiError, state::AppState};
+use crate::{
+    clock,
+    config::Config,
+    error::ApiError,
+    policy::Membership,
+    principal::{Actor, Principal},
+    state::AppState,
+};
 
 /// An authenticated caller of the `/v1` API.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub principal_id: Uuid,
-    /// `user`, `ci` or `system`.
-    pub kind: String,
-    pub display: String,
+    pub principal: Principal,
     pub groups: Vec<String>,
     pub session_id: Uuid,
     pub token_expires_at: OffsetDateTime,
@@ -25,11 +33,24 @@ pub struct Caller {
 
 impl Caller {
     /// What the policy decides on: groups for people, claims for CI jobs.
-    pub fn membership(&self) -> crate::policy::Membership<'_> {
+    pub fn membership(&self) -> Membership<'_> {
         match &self.ci {
-            Some((issuer, claims)) => crate::policy::Membership::Ci { issuer, claims },
-            None => crate::policy::Membership::Groups(&self.groups),
+            Some((issuer, claims)) => Membership::Ci { issuer, claims },
+            None => Membership::Groups(&self.groups),
         }
+    }
+
+    /// Whom the audit trail names for what this caller does.
+    pub fn actor(&self) -> Actor<'_> {
+        Actor {
+            principal: &self.principal,
+            session_id: self.session_id,
+        }
+    }
+
+    /// Whether the caller is in one of the configured admin groups.
+    pub fn is_admin(&self, config: &Config) -> bool {
+        self.groups.iter().any(|g| config.admin_groups.contains(g))
     }
 }
 
@@ -74,9 +95,7 @@ impl FromRequestParts<AppState> for Caller {
                 ApiError::Unauthorized("access token rejected: the login session was revoked or has expired; run `vault login`".into())
             })?;
         Ok(Caller {
-            principal_id: session.principal_id,
-            kind: session.kind,
-            display: session.display,
+            principal: session.principal(),
             groups: session.groups,
             session_id: session.session_id,
             token_expires_at: OffsetDateTime::from_unix_timestamp(claims.exp).unwrap_or(now),

@@ -173,7 +173,7 @@ mod tests {
         ActiveSession {
             session_id: id,
             principal_id: Uuid::new_v4(),
-            kind: "user".into(),
+            kind: crate::principal::PrincipalKind::User,
             display: "alice@example.com".into(),
             groups: vec![],
             expires_at: crate::clock::now() + time::Duration::hours(1),

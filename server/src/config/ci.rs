@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 
-use super::raw::Problems;
+use super::problems::Problems;
 
 /// A CI provider whose OIDC tokens we accept.
 #[derive(Debug, Clone)]

@@ -4,7 +4,7 @@ use std::{collections::HashSet, time::Duration};
 
 use serde::Deserialize;
 
-use super::raw::Problems;
+use super::problems::Problems;
 
 /// An IAM user whose keys the server holds.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,6 +3,7 @@
 
 mod ci;
 mod identities;
+mod problems;
 mod raw;
 mod secret;
 

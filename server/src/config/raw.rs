@@ -3,12 +3,12 @@
 use std::{collections::HashSet, net::SocketAddr, time::Duration};
 
 use serde::Deserialize;
-use url::Url;
 
 use super::{
     ci::{validate_issuers, validate_rules, RawCiIssuer, RawCiRule},
     identities::{self, RawIdentity},
-    parse_duration, secret, AuditConfig, AwsConfig, Config, ConfigError, OidcConfig, Profile,
+    problems::Problems,
+    secret, AuditConfig, AwsConfig, Config, ConfigError, OidcConfig, Profile,
 };
 
 /// Request log format.
@@ -142,30 +142,6 @@ fn default_profile_max() -> String {
 const STS_MIN: Duration = Duration::from_secs(900);
 const STS_MAX: Duration = Duration::from_secs(12 * 3600);
 
-/// Collects problems instead of stopping at the first, so `check-config` reports them all.
-#[derive(Default)]
-pub(super) struct Problems(Vec<String>);
-
-impl Problems {
-    pub(super) fn push(&mut self, problem: String) {
-        self.0.push(problem);
-    }
-    fn take<T>(&mut self, result: Result<T, String>) -> Option<T> {
-        result.map_err(|p| self.0.push(p)).ok()
-    }
-    pub(super) fn duration(&mut self, key: &str, text: &str) -> Option<Duration> {
-        self.take(parse_duration(text).map_err(|e| format!("{key}: {e}")))
-    }
-    pub(super) fn url(&mut self, key: &str, text: &str) -> Option<Url> {
-        let parsed = Url::parse(text).map_err(|e| format!("{key}: `{text}` is not a URL ({e})"));
-        let url = self.take(parsed)?;
-        if !matches!(url.scheme(), "http" | "https") {
-            self.0.push(format!("{key}: must be an http or https URL"));
-        }
-        Some(url)
-    }
-}
-
 impl RawConfig {
     pub(super) fn validate(self) -> Result<Config, ConfigError> {
         let mut p = Problems::default();
@@ -233,7 +209,7 @@ impl RawConfig {
             .filter_map(|(i, raw)| {
                 let key = format!("profiles[{i}]");
                 if !names.insert(raw.name.clone()) {
-                    p.0.push(format!(
+                    p.push(format!(
                         "{key}.name: profile `{}` is defined twice",
                         raw.name
                     ));
@@ -241,8 +217,8 @@ impl RawConfig {
                 raw.validate(&key, &default_region, &ci_names, &mut p)
             })
             .collect();
-        if !p.0.is_empty() {
-            return Err(ConfigError { problems: p.0 });
+        if let Some(error) = p.into_error() {
+            return Err(error);
         }
         Ok(Config {
             listen: listen.expect("checked"),
@@ -279,10 +255,10 @@ impl RawOidc {
             "VAULT_OIDC_CLIENT_SECRET",
         ));
         if !self.scopes.iter().any(|s| s == "openid") {
-            p.0.push("oidc.scopes: must include \"openid\"".into());
+            p.push("oidc.scopes: must include \"openid\"".into());
         }
         if self.client_id.is_empty() {
-            p.0.push("oidc.client_id: must not be empty".into());
+            p.push("oidc.client_id: must not be empty".into());
         }
         Some(OidcConfig {
             issuer: issuer?,
@@ -312,7 +288,7 @@ impl RawAws {
                 .map(|s| (id, s)),
         };
         if self.region.is_empty() {
-            p.0.push("aws.region: must not be empty".into());
+            p.push("aws.region: must not be empty".into());
         }
         Some(AwsConfig {
             identity: self.identity,
@@ -333,13 +309,13 @@ impl RawProfile {
     ) -> Option<Profile> {
         let allow_ci = validate_rules(key, self.allow_ci, ci_issuers, p);
         if !is_profile_name(&self.name) {
-            p.0.push(format!(
+            p.push(format!(
                 "{key}.name: `{}` must be 1-64 characters of letters, digits, `-`, `_` or `.`",
                 self.name
             ));
         }
         if !is_role_arn(&self.role_arn) {
-            p.0.push(format!(
+            p.push(format!(
                 "{key}.role_arn: `{}` is not a role ARN (arn:aws:iam::<account>:role/<name>)",
                 self.role_arn
             ));
@@ -347,13 +323,13 @@ impl RawProfile {
         let default = p.duration(&format!("{key}.default_duration"), &self.default_duration)?;
         let max = p.duration(&format!("{key}.max_duration"), &self.max_duration)?;
         if max > STS_MAX {
-            p.0.push(format!("{key}.max_duration: STS allows at most 12h"));
+            p.push(format!("{key}.max_duration: STS allows at most 12h"));
         }
         if default > max {
-            p.0.push(format!("{key}.default_duration: longer than max_duration"));
+            p.push(format!("{key}.default_duration: longer than max_duration"));
         }
         if default < STS_MIN {
-            p.0.push(format!("{key}.default_duration: STS requires at least 15m"));
+            p.push(format!("{key}.default_duration: STS requires at least 15m"));
         }
         Some(Profile {
             name: self.name,

@@ -5,7 +5,7 @@ use sqlx::{PgConnection, PgExecutor, PgPool, Postgres, QueryBuilder};
 use time::OffsetDateTime;
 
 use crate::audit::{
-    chain::AuditRow,
+    chain::{seal_after, AuditRow},
     filter::{Filter, TextMatch},
     AuditEvent,
 };
@@ -37,19 +37,6 @@ pub async fn append(conn: &mut PgConnection, events: &[AuditEvent]) -> Result<()
         .execute(&mut *conn)
         .await?;
     Ok(())
-}
-
-/// Places events after the head (`seq`, `prev`) and seals them.
-pub fn seal_after(events: &[AuditEvent], mut seq: i64, mut prev: Vec<u8>) -> Vec<AuditRow> {
-    events
-        .iter()
-        .map(|e| {
-            seq += 1;
-            let row = AuditRow::seal(e, seq, &prev);
-            prev.clone_from(&row.hash);
-            row
-        })
-        .collect()
 }
 
 /// Appends sealed `rows` only if the chain head is still (`head_seq`, `head_hash`), in one

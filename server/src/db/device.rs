@@ -4,10 +4,24 @@ use sqlx::PgExecutor;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+/// Where a device authorization stands (stored as text in `device_authorizations.status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
+pub enum DeviceStatus {
+    /// Waiting for the person to log in for it.
+    Pending,
+    /// The person logged in; the device may collect its tokens once.
+    Approved,
+    /// The person refused.
+    Denied,
+    /// The device collected its tokens.
+    Consumed,
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DeviceRow {
     pub id: Uuid,
-    pub status: String,
+    pub status: DeviceStatus,
     pub session_id: Option<Uuid>,
     pub interval_seconds: i32,
     pub last_polled_at: Option<OffsetDateTime>,

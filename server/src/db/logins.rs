@@ -5,13 +5,32 @@ use sqlx::PgExecutor;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+/// Which flow a pending login finishes (stored as text in `pending_logins.flow`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
+pub enum LoginFlow {
+    /// The CLI's browser login: a one-time code goes to its loopback redirect.
+    Browser,
+    /// A device code: the waiting device is approved.
+    Device,
+}
+
+impl LoginFlow {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoginFlow::Browser => "browser",
+            LoginFlow::Device => "device",
+        }
+    }
+}
+
 /// A login waiting for the IdP to send the browser back.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PendingLogin {
     pub id: Uuid,
     pub upstream_verifier: String,
     pub upstream_nonce: String,
-    pub flow: String,
+    pub flow: LoginFlow,
     pub client_redirect_uri: Option<String>,
     pub client_state: Option<String>,
     pub code_challenge: Option<String>,
@@ -23,7 +42,7 @@ pub struct NewPendingLogin<'a> {
     pub upstream_state_hash: &'a str,
     pub upstream_verifier: &'a str,
     pub upstream_nonce: &'a str,
-    pub flow: &'a str,
+    pub flow: LoginFlow,
     pub client_redirect_uri: Option<&'a str>,
     pub client_state: Option<&'a str>,
     pub code_challenge: Option<&'a str>,

@@ -4,11 +4,13 @@ use sqlx::PgExecutor;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::principal::PrincipalKind;
+
 /// Creates or refreshes the principal known by (`issuer`, `subject`) and returns its id.
 #[tracing::instrument(skip_all)]
 pub async fn upsert(
     ex: impl PgExecutor<'_>,
-    kind: &str,
+    kind: PrincipalKind,
     issuer: &str,
     subject: &str,
     display: &str,
@@ -36,7 +38,7 @@ pub async fn upsert(
 #[tracing::instrument(skip_all)]
 pub async fn ensure(
     conn: &mut sqlx::PgConnection,
-    kind: &str,
+    kind: PrincipalKind,
     issuer: &str,
     subject: &str,
     now: OffsetDateTime,

@@ -4,18 +4,31 @@ use sqlx::PgExecutor;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::principal::{Principal, PrincipalKind};
+
 /// A live login session joined with its principal: what an access token stands for.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ActiveSession {
     pub session_id: Uuid,
     pub principal_id: Uuid,
-    pub kind: String,
+    pub kind: PrincipalKind,
     pub display: String,
     pub groups: Vec<String>,
     pub expires_at: OffsetDateTime,
     /// For CI sessions: the `[[ci_issuers]]` name and the verified claims of the job.
     pub ci_issuer: Option<String>,
     pub ci_claims: Option<serde_json::Value>,
+}
+
+impl ActiveSession {
+    /// The principal this session belongs to.
+    pub fn principal(&self) -> Principal {
+        Principal {
+            id: self.principal_id,
+            kind: self.kind,
+            display: self.display.clone(),
+        }
+    }
 }
 
 /// Opens a login session for `principal_id` with the groups the IdP vouched for.

@@ -83,7 +83,7 @@ fn unclassified(raw: Option<&aws_sdk_iam::config::http::HttpResponse>) -> IamErr
 
 impl AwsKeyAdmin {
     pub async fn new(aws: &AwsConfig, keys: &Arc<ActiveKeys>, identity: &str) -> Self {
-        let config = super::sdk_config(aws, Some(keys.provider(identity))).await;
+        let config = crate::aws::sdk_config(aws, Some(keys.provider(identity))).await;
         AwsKeyAdmin {
             iam: aws_sdk_iam::Client::new(&config),
             aws: aws.clone(),
@@ -168,7 +168,7 @@ impl KeyAdmin for AwsKeyAdmin {
             None,
             "rotation-check",
         );
-        let config = super::sdk_config(&self.aws, Some(creds)).await;
+        let config = crate::aws::sdk_config(&self.aws, Some(creds)).await;
         let out = aws_sdk_sts::Client::new(&config)
             .get_caller_identity()
             .send()

@@ -63,7 +63,7 @@ pub async fn import(
         &RequestMeta::internal(),
         now,
     )
-    .principal(None, "vault-server", "system")
+    .as_server()
     .detail("identity", &identity.name)
     .detail("key", access_key_id)
     .detail("master_key_id", master.id());
@@ -100,7 +100,7 @@ pub async fn rewrap(
         &RequestMeta::internal(),
         now,
     )
-    .principal(None, "vault-server", "system")
+    .as_server()
     .detail("keys", done)
     .detail("from_master_key_id", old.id())
     .detail("to_master_key_id", new.id());

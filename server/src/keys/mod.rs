@@ -11,16 +11,10 @@ pub mod seal;
 use std::sync::Arc;
 
 use anyhow::Context;
-use aws_credential_types::provider::ProvideCredentials;
-use aws_sdk_sts::config::{IdentityCache, Region};
-use secrecy::ExposeSecret;
 use sqlx::PgPool;
 use tokio::sync::Notify;
 
-use crate::{
-    audit::writer::AuditWriter,
-    config::{AwsConfig, Config},
-};
+use crate::{audit::writer::AuditWriter, config::Config};
 
 /// The owned identities of this replica: their active keys and rotators.
 pub struct OwnedKeys {
@@ -67,39 +61,6 @@ impl OwnedKeys {
     pub fn rotator(&self, identity: &str) -> Option<&Arc<rotation::Rotator>> {
         self.rotators.iter().find(|r| r.identity.name == identity)
     }
-}
-
-/// SDK configuration for our AWS endpoint and region. With `provider`, credentials come from it
-/// at every call (no caching: a rotated key must take effect at once); without, the static keys
-/// of the configuration or the default chain.
-pub async fn sdk_config(
-    aws: &AwsConfig,
-    provider: Option<impl ProvideCredentials + 'static>,
-) -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(Region::new(aws.region.clone()));
-    if let Some(endpoint) = &aws.endpoint_url {
-        loader = loader.endpoint_url(endpoint.as_str().trim_end_matches('/'));
-    }
-    match provider {
-        Some(p) => {
-            loader = loader
-                .credentials_provider(p)
-                .identity_cache(IdentityCache::no_cache())
-        }
-        None => {
-            if let Some((id, secret)) = &aws.static_credentials {
-                loader = loader.credentials_provider(aws_credential_types::Credentials::new(
-                    id,
-                    secret.expose_secret(),
-                    None,
-                    None,
-                    "vault-server-config",
-                ));
-            }
-        }
-    }
-    loader.load().await
 }
 
 /// `AKIA****WXYZ`: enough to tell keys apart, not enough to use one.

@@ -295,11 +295,9 @@ impl Rotator {
     }
 
     fn base(&self, action: &'static str, outcome: Outcome, now: OffsetDateTime) -> AuditEvent {
-        let mut e = AuditEvent::new(action, outcome, &RequestMeta::internal(), now)
-            .principal(None, "vault-server", "system")
-            .detail("identity", &self.identity.name);
-        e.principal_kind = Some("system".into());
-        e
+        AuditEvent::new(action, outcome, &RequestMeta::internal(), now)
+            .as_server()
+            .detail("identity", &self.identity.name)
     }
 
     /// The audit event of a step, committed in the same transaction as the step itself: a

@@ -54,8 +54,9 @@ fn a_person_in_no_allowed_group_is_denied_with_the_groups_named() {
         None,
     )
     .unwrap_err();
-    assert_eq!(denial.code, "not_allowed");
-    assert!(denial.message.contains("[ops]"), "{}", denial.message);
+    assert!(matches!(denial, Denial::NotAllowed { .. }), "{denial:?}");
+    assert_eq!(denial.code(), "not_allowed");
+    assert!(denial.to_string().contains("[ops]"), "{denial}");
 }
 
 #[test]
@@ -68,8 +69,14 @@ fn an_unknown_profile_is_denied_with_a_hint() {
         None,
     )
     .unwrap_err();
-    assert_eq!(denial.code, "unknown_profile");
-    assert!(denial.message.contains("vault list"));
+    assert_eq!(
+        denial,
+        Denial::UnknownProfile {
+            profile: "staging".into()
+        }
+    );
+    assert_eq!(denial.code(), "unknown_profile");
+    assert!(denial.to_string().contains("vault list"));
 }
 
 #[test]
@@ -82,11 +89,11 @@ fn a_duration_above_the_maximum_is_refused_naming_the_maximum() {
         Some(3 * 3600),
     )
     .unwrap_err();
-    assert_eq!(denial.code, "duration_too_long");
+    assert_eq!(denial.code(), "duration_too_long");
+    let message = denial.to_string();
     assert!(
-        denial.message.contains("2h") && denial.message.contains("7200"),
-        "{}",
-        denial.message
+        message.contains("2h") && message.contains("7200"),
+        "{message}"
     );
 }
 

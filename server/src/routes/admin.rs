@@ -7,14 +7,25 @@ use vault_api::admin::{KeyStatus, RotateResponse};
 
 use crate::{
     audit::{AuditEvent, Outcome},
-    auth::Caller,
+    auth::{Admin, Attempt},
     clock, db,
     error::ApiError,
     keys::{mask, OwnedKeys},
     request_meta::RequestMeta,
-    routes::{audit::require_admin, AppJson},
+    routes::AppJson,
     state::AppState,
 };
+
+/// `GET /v1/admin/keys`.
+pub struct SeeKeys;
+impl Attempt for SeeKeys {
+    const WHAT: &'static str = "see the server's keys";
+}
+/// `POST /v1/admin/rotate`.
+pub struct RotateKeys;
+impl Attempt for RotateKeys {
+    const WHAT: &'static str = "rotate the server's keys";
+}
 
 fn owned(state: &AppState) -> Result<&OwnedKeys, ApiError> {
     state.owned.as_ref().ok_or_else(|| ApiError::NotFound {
@@ -30,10 +41,8 @@ fn rfc3339(t: time::OffsetDateTime) -> String {
 /// Each identity: active key (masked), its age, the last rotation and when the next is due.
 pub async fn keys(
     State(state): State<AppState>,
-    meta: RequestMeta,
-    caller: Caller,
+    _admin: Admin<SeeKeys>,
 ) -> Result<Json<Vec<KeyStatus>>, ApiError> {
-    require_admin(&state, &caller, &meta, "see the server's keys").await?;
     let owned = owned(&state)?;
     let now = clock::now();
     let mut out = Vec::new();
@@ -73,10 +82,9 @@ pub struct RotateRequest {
 pub async fn rotate(
     State(state): State<AppState>,
     meta: RequestMeta,
-    caller: Caller,
+    Admin(caller, _): Admin<RotateKeys>,
     AppJson(body): AppJson<RotateRequest>,
 ) -> Result<Json<RotateResponse>, ApiError> {
-    require_admin(&state, &caller, &meta, "rotate the server's keys").await?;
     let owned = owned(&state)?;
     let targets: Vec<_> = match &body.identity {
         Some(name) => vec![owned.rotator(name).ok_or_else(|| ApiError::NotFound {
@@ -92,7 +100,7 @@ pub async fn rotate(
         r.request_audited("manual", now, |rotation| {
             Some(
                 AuditEvent::new("key_rotate_requested", Outcome::Success, &meta, now)
-                    .by(&caller)
+                    .by(caller.actor())
                     .detail("identity", &r.identity.name)
                     .detail("rotation", rotation.id),
             )

@@ -20,12 +20,33 @@ use crate::{
         filter::{Filter, FilterParams},
         verify, AuditEvent, Outcome,
     },
-    auth::Caller,
+    auth::{Admin, Attempt},
     clock, db,
     error::ApiError,
     request_meta::RequestMeta,
     state::AppState,
 };
+
+/// `GET /v1/audit`.
+pub struct ReadAudit;
+impl Attempt for ReadAudit {
+    const WHAT: &'static str = "read the audit trail";
+}
+/// `GET /v1/audit/follow`.
+pub struct FollowAudit;
+impl Attempt for FollowAudit {
+    const WHAT: &'static str = "follow the audit trail";
+}
+/// `GET /v1/audit/export`.
+pub struct ExportAudit;
+impl Attempt for ExportAudit {
+    const WHAT: &'static str = "export the audit trail";
+}
+/// `GET /v1/audit/verify`.
+pub struct VerifyAudit;
+impl Attempt for VerifyAudit {
+    const WHAT: &'static str = "verify the audit trail";
+}
 
 const MAX_LIMIT: i64 = 1000;
 const FOLLOW_BATCH: i64 = 500;
@@ -55,39 +76,6 @@ fn number(name: &str, value: &Option<String>) -> Result<Option<i64>, ApiError> {
     }
 }
 
-/// Admins only: anyone else gets 403 and an `admin_denied` event.
-pub async fn require_admin(
-    state: &AppState,
-    caller: &Caller,
-    meta: &RequestMeta,
-    what: &str,
-) -> Result<(), ApiError> {
-    if caller
-        .groups
-        .iter()
-        .any(|g| state.config.admin_groups.contains(g))
-    {
-        return Ok(());
-    }
-    let message = format!(
-        "only members of the admin groups [{}] may {what}",
-        state.config.admin_groups.join(", ")
-    );
-    let event = AuditEvent::new("admin_denied", Outcome::Denied, meta, clock::now())
-        .by(caller)
-        .reason(&message)
-        .detail("attempted", what);
-    write(state, event).await?;
-    Err(ApiError::Forbidden {
-        code: "not_admin",
-        message,
-    })
-}
-
-async fn write(state: &AppState, event: AuditEvent) -> Result<(), ApiError> {
-    state.audit.write(event).await.map_err(ApiError::from)
-}
-
 fn parse(
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<(ListParams, Filter), ApiError> {
@@ -100,10 +88,9 @@ fn parse(
 pub async fn list(
     State(state): State<AppState>,
     meta: RequestMeta,
-    caller: Caller,
+    Admin(caller, _): Admin<ReadAudit>,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<AuditPage>, ApiError> {
-    require_admin(&state, &caller, &meta, "read the audit trail").await?;
     let (p, filter) = parse(params)?;
     let limit = number("limit", &p.limit)?.unwrap_or(50);
     if !(1..=MAX_LIMIT).contains(&limit) {
@@ -119,10 +106,10 @@ pub async fn list(
         .then(|| rows.last().map(|r| r.chain_seq.to_string()))
         .flatten();
     let event = AuditEvent::new("audit_query", Outcome::Success, &meta, clock::now())
-        .by(&caller)
+        .by(caller.actor())
         .detail("filter", &p.filter)
         .detail("returned", rows.len());
-    write(&state, event).await?;
+    state.audit.write(event).await?;
     Ok(Json(AuditPage {
         events: rows.iter().map(view).collect(),
         next_cursor,
@@ -132,11 +119,9 @@ pub async fn list(
 /// `GET /v1/audit/follow`: long poll for events after a position, oldest first.
 pub async fn follow(
     State(state): State<AppState>,
-    meta: RequestMeta,
-    caller: Caller,
+    _admin: Admin<FollowAudit>,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<AuditPage>, ApiError> {
-    require_admin(&state, &caller, &meta, "follow the audit trail").await?;
     let (p, filter) = parse(params)?;
     let after = match number("after", &p.after)? {
         Some(a) => a,
@@ -167,15 +152,14 @@ pub async fn follow(
 pub async fn export(
     State(state): State<AppState>,
     meta: RequestMeta,
-    caller: Caller,
+    Admin(caller, _): Admin<ExportAudit>,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    require_admin(&state, &caller, &meta, "export the audit trail").await?;
     let (p, filter) = parse(params)?;
     let event = AuditEvent::new("audit_export", Outcome::Success, &meta, clock::now())
-        .by(&caller)
+        .by(caller.actor())
         .detail("filter", &p.filter);
-    write(&state, event).await?;
+    state.audit.write(event).await?;
     let lines = db::audit::stream_filtered(state.db.clone(), filter).map(|row| {
         row.map(|r| {
             let mut line = serde_json::to_vec(&view(&r)).expect("serialisable");
@@ -194,10 +178,9 @@ pub async fn export(
 pub async fn verify(
     State(state): State<AppState>,
     meta: RequestMeta,
-    caller: Caller,
+    Admin(caller, _): Admin<VerifyAudit>,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<VerifyReport>, ApiError> {
-    require_admin(&state, &caller, &meta, "verify the audit trail").await?;
     let (p, _) = parse(params)?;
     let (from, to) = (
         number("from_seq", &p.from_seq)?,
@@ -210,10 +193,10 @@ pub async fn verify(
         Outcome::Failure
     };
     let event = AuditEvent::new("audit_verify", outcome, &meta, clock::now())
-        .by(&caller)
+        .by(caller.actor())
         .detail("checked", report.checked)
         .detail("broken", &report.broken);
-    write(&state, event).await?;
+    state.audit.write(event).await?;
     Ok(Json(report))
 }
 

@@ -2,136 +2,21 @@
 
 use axum::{
     extract::{rejection::QueryRejection, Query, State},
-    response::{IntoResponse, Redirect, Response},
+    response::Redirect,
 };
-use serde::Deserialize;
-use url::{Host, Url};
-use vault_api::CLI_CLIENT_ID;
 
 use crate::{
-    clock,
-    db::{self, logins::NewPendingLogin},
     error::ApiError,
-    secrets,
+    login::authorize::{self, AuthorizeRequest},
     state::AppState,
 };
-
-/// How long a person has to finish logging in at the IdP.
-pub const LOGIN_WINDOW: time::Duration = time::Duration::minutes(10);
-
-#[derive(Debug, Deserialize)]
-pub struct AuthorizeParams {
-    response_type: Option<String>,
-    client_id: Option<String>,
-    redirect_uri: Option<String>,
-    code_challenge: Option<String>,
-    code_challenge_method: Option<String>,
-    state: Option<String>,
-}
 
 /// Validates the CLI's request, remembers it, and sends the browser to the IdP.
 pub async fn authorize(
     State(state): State<AppState>,
-    params: Result<Query<AuthorizeParams>, QueryRejection>,
-) -> Result<Response, ApiError> {
+    params: Result<Query<AuthorizeRequest>, QueryRejection>,
+) -> Result<Redirect, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    if p.client_id.as_deref() != Some(CLI_CLIENT_ID) {
-        return Err(ApiError::BadRequest(format!(
-            "unknown client_id; the only client is `{CLI_CLIENT_ID}`"
-        )));
-    }
-    if p.response_type.as_deref() != Some("code") {
-        return Err(ApiError::BadRequest("response_type must be `code`".into()));
-    }
-    let redirect = p
-        .redirect_uri
-        .as_deref()
-        .ok_or_else(|| ApiError::BadRequest("redirect_uri is required".into()))?;
-    check_loopback(redirect)?;
-    if p.code_challenge_method.as_deref() != Some("S256") {
-        return Err(ApiError::BadRequest(
-            "PKCE is required: code_challenge_method must be S256".into(),
-        ));
-    }
-    let challenge = p
-        .code_challenge
-        .as_deref()
-        .filter(|c| (43..=128).contains(&c.len()))
-        .ok_or_else(|| {
-            ApiError::BadRequest("code_challenge must be a 43-128 character S256 challenge".into())
-        })?;
-    let pending = NewPendingLogin {
-        upstream_state_hash: "",
-        upstream_verifier: "",
-        upstream_nonce: "",
-        flow: "browser",
-        client_redirect_uri: Some(redirect),
-        client_state: p.state.as_deref(),
-        code_challenge: Some(challenge),
-        device_id: None,
-    };
-    start_upstream(&state, pending).await
-}
-
-/// Starts the IdP round trip for `pending` and redirects the browser there.
-pub async fn start_upstream(
-    state: &AppState,
-    mut pending: NewPendingLogin<'_>,
-) -> Result<Response, ApiError> {
-    let started = state.upstream.start().await.map_err(|e| {
-        tracing::warn!(error = %e, "cannot start upstream login");
-        ApiError::BadGateway(e.to_string())
-    })?;
-    let state_hash = secrets::digest(&started.state);
-    pending.upstream_state_hash = &state_hash;
-    pending.upstream_verifier = &started.verifier;
-    pending.upstream_nonce = &started.nonce;
-    let now = clock::now();
-    db::logins::insert_pending(&state.db, &pending, now, now + LOGIN_WINDOW).await?;
-    Ok(Redirect::to(started.url.as_str()).into_response())
-}
-
-/// RFC 8252 §7.3: only loopback IP literals, any port, plain http, no fragment.
-fn check_loopback(uri: &str) -> Result<(), ApiError> {
-    let bad = || {
-        ApiError::BadRequest(
-            "redirect_uri must be http://127.0.0.1:PORT/... or http://[::1]:PORT/...".into(),
-        )
-    };
-    let url = Url::parse(uri).map_err(|_| bad())?;
-    let loopback = match url.host() {
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        _ => false,
-    };
-    if url.scheme() != "http" || !loopback || url.fragment().is_some() || !url.username().is_empty()
-    {
-        return Err(bad());
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::check_loopback;
-
-    #[test]
-    fn loopback_literals_on_any_port_are_accepted() {
-        assert!(check_loopback("http://127.0.0.1:49152/callback").is_ok());
-        assert!(check_loopback("http://[::1]:8000/cb").is_ok());
-    }
-
-    #[test]
-    fn anything_else_is_refused() {
-        for uri in [
-            "http://localhost:8000/cb",
-            "https://127.0.0.1:8000/cb",
-            "http://evil.example/cb",
-            "http://127.0.0.1:8000/cb#frag",
-            "http://user@127.0.0.1:8000/cb",
-            "not a url",
-        ] {
-            assert!(check_loopback(uri).is_err(), "{uri}");
-        }
-    }
+    let upstream = authorize::authorize(&state, &p).await?;
+    Ok(Redirect::to(upstream.as_str()))
 }

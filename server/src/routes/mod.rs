@@ -4,7 +4,6 @@ mod admin;
 mod audit;
 mod authorize;
 mod callback;
-mod ci_exchange;
 mod credentials;
 mod device;
 mod health;

@@ -5,6 +5,8 @@ use axum::{
     response::{Html, IntoResponse, Response},
 };
 
+use crate::error::ApiError;
+
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
@@ -33,4 +35,10 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
         "Login failed",
         &format!("<p>{}</p>", escape(message)),
     )
+}
+
+/// The page for an API failure: its status and the text the client may see.
+pub fn api_error_page(e: ApiError) -> Response {
+    let (status, _, message) = e.into_public();
+    error_page(status, &message)
 }

@@ -25,14 +25,11 @@ pub async fn whoami(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<WhoAmI>, ApiError> {
-    let is_admin = caller
-        .groups
-        .iter()
-        .any(|g| state.config.admin_groups.contains(g));
+    let is_admin = caller.is_admin(&state.config);
     Ok(Json(WhoAmI {
-        principal_id: caller.principal_id.to_string(),
-        kind: caller.kind,
-        display: caller.display,
+        principal_id: caller.principal.id.to_string(),
+        kind: caller.principal.kind.as_str().to_owned(),
+        display: caller.principal.display,
         groups: caller.groups,
         is_admin,
         session_id: caller.session_id.to_string(),

@@ -6,14 +6,7 @@ use axum::{
 };
 use serde::Deserialize;
 
-use crate::{
-    audit::{AuditEvent, Outcome},
-    clock, db,
-    error::OAuthError,
-    request_meta::RequestMeta,
-    secrets,
-    state::AppState,
-};
+use crate::{clock, error::OAuthError, login, request_meta::RequestMeta, state::AppState};
 
 #[derive(Debug, Deserialize)]
 pub struct RevokeForm {
@@ -30,23 +23,7 @@ pub async fn revoke(
     let token = f
         .token
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| OAuthError::new("invalid_request", "token is required"))?;
-    let now = clock::now();
-    let mut tx = state.db.begin().await?;
-    let mut revoked = None;
-    if let Some(session_id) = db::refresh::session_of(&mut *tx, &secrets::digest(&token)).await? {
-        if let Some(s) = db::sessions::find_active(&mut *tx, session_id, now).await? {
-            db::sessions::revoke(&mut *tx, session_id, "logout", now).await?;
-            let event = AuditEvent::new("logout", Outcome::Success, &meta, now)
-                .principal(Some(s.principal_id), &s.display, &s.kind)
-                .detail("session_id", session_id);
-            db::audit::append(&mut tx, &[event]).await?;
-            revoked = Some(session_id);
-        }
-    }
-    tx.commit().await?;
-    if let Some(session_id) = revoked {
-        state.sessions.forget(session_id);
-    }
+        .ok_or_else(|| OAuthError::missing("token"))?;
+    login::logout::logout(&state, &meta, &token, clock::now()).await?;
     Ok(Json(serde_json::json!({})))
 }

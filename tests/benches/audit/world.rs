@@ -53,7 +53,7 @@ pub(crate) struct Profile {
 pub(crate) struct Principal {
     pub(crate) id: Uuid,
     pub(crate) display: String,
-    pub(crate) kind: &'static str,
+    pub(crate) kind: PrincipalKind,
     pub(crate) session_name: String,
     /// Profiles this principal may assume (indexes into `World::profiles`).
     pub(crate) allowed: Vec<usize>,
@@ -100,7 +100,7 @@ impl World {
                     id: Uuid::from_bytes(rng.gen()),
                     session_name: vault_server::sts::session_name(&display),
                     display,
-                    kind: "ci",
+                    kind: PrincipalKind::Ci,
                     allowed,
                     groups: Vec::new(),
                     addrs: vec![format!(
@@ -158,7 +158,7 @@ impl World {
                     id: Uuid::from_bytes(rng.gen()),
                     session_name: vault_server::sts::session_name(&display),
                     display,
-                    kind: "user",
+                    kind: PrincipalKind::User,
                     allowed,
                     groups,
                     addrs,
@@ -206,8 +206,7 @@ impl World {
                 Outcome::Success,
                 at,
             );
-            e.principal = Some("vault-server".into());
-            e.principal_kind = Some("system".into());
+            e = e.as_server();
             e.request_id = Some(uuid(rng).to_string());
             e.details = serde_json::json!({ "version": "0.1.0" });
             return e;
@@ -217,14 +216,14 @@ impl World {
         let by = |mut e: AuditEvent, rng: &mut StdRng| {
             e.principal_id = Some(p.id);
             e.principal = Some(p.display.clone());
-            e.principal_kind = Some(p.kind.to_owned());
+            e.principal_kind = Some(p.kind);
             e.client_addr = Some(p.addrs[rng.gen_range(0..p.addrs.len())].clone());
             e.request_id = Some(uuid(rng).to_string());
             e.details = serde_json::json!({ "session_id": session_id });
             e
         };
         let r: f64 = rng.gen();
-        if p.kind == "ci" {
+        if p.kind == PrincipalKind::Ci {
             let mut e = if r < 0.96 {
                 issue(self, p, rng, at)
             } else {

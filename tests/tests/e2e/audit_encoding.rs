@@ -4,11 +4,12 @@
 
 use vault_e2e::TestApp;
 use vault_server::audit::{
-    chain::{jsonb, link, v1, AuditRow},
+    chain::{jsonb, link, seal_after, v1, AuditRow},
     verify::verify_in_parts,
     AuditEvent, Outcome,
 };
 use vault_server::db::audit as audit_db;
+use vault_server::principal::PrincipalKind;
 use vault_server::request_meta::RequestMeta;
 
 /// Events whose fields Postgres could print differently from a naive encoder: every kind of
@@ -41,7 +42,11 @@ fn awkward_events() -> Vec<AuditEvent> {
         e.details = d.clone();
         if i % 2 == 0 {
             e = e
-                .principal(Some(uuid::Uuid::new_v4()), "ålice@example.com", "user")
+                .principal(
+                    Some(uuid::Uuid::new_v4()),
+                    "ålice@example.com",
+                    PrincipalKind::User,
+                )
                 .profile("prod ✓")
                 .reason("")
                 .detail("i", i);
@@ -103,7 +108,7 @@ async fn events_written_with_the_first_encoding_still_verify_and_relabelling_one
     // back as `0.0`; one reason for version 2), so these hold integers only.
     let mut old = awkward_events();
     old[2].details = serde_json::json!({"n": [0, -1, 18446744073709551615u64]});
-    let mut rows = audit_db::seal_after(&old, head, head_hash.clone());
+    let mut rows = seal_after(&old, head, head_hash.clone());
     let mut prev = head_hash.clone();
     for row in &mut rows {
         row.hash_version = 1;

@@ -1,24 +1,20 @@
-//! RFC 8693 token exchange at `POST /oauth/token`: a CI job's OIDC token becomes a short broker
-//! access token for a `ci` principal. Granted or refused, every exchange is an audit event.
+//! RFC 8693 token exchange: a CI job's OIDC token becomes a short broker access token for a `ci`
+//! principal. Granted or refused, every exchange is an audit event.
 
-use axum::{
-    http::{header, StatusCode},
-    response::{IntoResponse, Response},
-    Json,
-};
+use axum::http::StatusCode;
 use serde_json::Value;
 use time::OffsetDateTime;
 use vault_api::{TokenResponse, TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT};
 
-use super::token::TokenForm;
 use crate::{
     audit::{AuditEvent, Outcome},
     ci::{
         rules,
         verify::{self, CiError, CiIdentity},
     },
-    db,
-    error::OAuthError,
+    clock, db,
+    error::{OAuthCode, OAuthError},
+    principal::PrincipalKind,
     request_meta::RequestMeta,
     state::AppState,
 };
@@ -27,17 +23,16 @@ use crate::{
 pub async fn exchange(
     state: &AppState,
     meta: &RequestMeta,
-    f: &TokenForm,
+    subject_token: Option<&str>,
+    subject_token_type: Option<&str>,
     now: OffsetDateTime,
-) -> Result<Response, OAuthError> {
-    let token = f
-        .subject_token
-        .as_deref()
+) -> Result<TokenResponse, OAuthError> {
+    let token = subject_token
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| OAuthError::new("invalid_request", "subject_token is required"))?;
-    if f.subject_token_type.as_deref() != Some(TOKEN_TYPE_JWT) {
+        .ok_or_else(|| OAuthError::missing("subject_token"))?;
+    if subject_token_type != Some(TOKEN_TYPE_JWT) {
         return Err(OAuthError::new(
-            "invalid_request",
+            OAuthCode::InvalidRequest,
             format!("subject_token_type must be {TOKEN_TYPE_JWT}"),
         ));
     }
@@ -46,11 +41,14 @@ pub async fn exchange(
             Ok(job) => job,
             Err(CiError::Invalid(reason)) => {
                 refuse(state, meta, None, Outcome::Denied, &reason).await?;
-                return Err(status(StatusCode::UNAUTHORIZED, "invalid_grant", reason));
+                return Err(invalid_grant(reason));
             }
             Err(CiError::Unavailable(e)) => {
                 refuse(state, meta, None, Outcome::Failure, &e.to_string()).await?;
-                return Err(OAuthError::new("temporarily_unavailable", e.to_string()));
+                return Err(OAuthError::new(
+                    OAuthCode::TemporarilyUnavailable,
+                    e.to_string(),
+                ));
             }
         };
     let allowed = rules::allowed_profiles(&state.config, &job.issuer.name, &job.claims);
@@ -60,7 +58,9 @@ pub async fn exchange(
             job.subject, job.issuer.name
         );
         refuse(state, meta, Some(&job), Outcome::Denied, &reason).await?;
-        return Err(status(StatusCode::FORBIDDEN, "access_denied", reason));
+        return Err(
+            OAuthError::new(OAuthCode::AccessDenied, reason).with_status(StatusCode::FORBIDDEN)
+        );
     }
     let matched: serde_json::Map<String, Value> = allowed
         .iter()
@@ -82,14 +82,16 @@ pub async fn exchange(
         drop(tx);
         let reason = "this CI token was already used (jti replay)";
         refuse(state, meta, Some(&job), Outcome::Denied, reason).await?;
-        return Err(status(
-            StatusCode::UNAUTHORIZED,
-            "invalid_grant",
-            reason.into(),
-        ));
+        return Err(invalid_grant(reason.into()));
     }
-    let principal_id =
-        db::principals::ensure(&mut tx, "ci", &job.issuer.issuer, &job.subject, now).await?;
+    let principal_id = db::principals::ensure(
+        &mut tx,
+        PrincipalKind::Ci,
+        &job.issuer.issuer,
+        &job.subject,
+        now,
+    )
+    .await?;
     let expires = now + state.config.access_token_ttl;
     let claims = Value::Object(job.claims.clone());
     let session_id = db::sessions::create_ci(
@@ -103,7 +105,7 @@ pub async fn exchange(
     .await?;
     tx.commit().await?;
     let event = AuditEvent::new("ci_exchange", Outcome::Success, meta, now)
-        .principal(Some(principal_id), &job.subject, "ci")
+        .principal(Some(principal_id), &job.subject, PrincipalKind::Ci)
         .detail("issuer", &job.issuer.name)
         .detail("claims", &claims)
         .detail("matched", &matched)
@@ -111,27 +113,25 @@ pub async fn exchange(
     if let Err(e) = state.audit.write(event).await {
         // The session exists but no token for it ever leaves; end it anyway.
         let _ = db::sessions::revoke(&state.db, session_id, "exchange not audited", now).await;
-        return Err(OAuthError::new("temporarily_unavailable", e.to_string()));
+        return Err(e.into());
     }
     let (access_token, expires_in) =
         state
             .tokens
             .issue(principal_id, session_id, &job.subject, now);
-    let body = TokenResponse {
+    Ok(TokenResponse {
         access_token,
         token_type: "Bearer".into(),
         expires_in,
         refresh_token: None,
         scope: None,
         issued_token_type: Some(TOKEN_TYPE_ACCESS_TOKEN.into()),
-    };
-    Ok(([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response())
+    })
 }
 
-fn status(code: StatusCode, error: &'static str, description: String) -> OAuthError {
-    let mut e = OAuthError::new(error, description);
-    e.status = code;
-    e
+/// A token that is not acceptable: 401, so the job knows its credential is the problem.
+fn invalid_grant(reason: String) -> OAuthError {
+    OAuthError::new(OAuthCode::InvalidGrant, reason).with_status(StatusCode::UNAUTHORIZED)
 }
 
 /// Records a refused exchange; the job is named only when its token verified.
@@ -142,17 +142,12 @@ async fn refuse(
     outcome: Outcome,
     reason: &str,
 ) -> Result<(), OAuthError> {
-    let mut event =
-        AuditEvent::new("ci_exchange", outcome, meta, crate::clock::now()).reason(reason);
+    let mut event = AuditEvent::new("ci_exchange", outcome, meta, clock::now()).reason(reason);
     if let Some(job) = job {
         event = event
-            .principal(None, &job.subject, "ci")
+            .principal(None, &job.subject, PrincipalKind::Ci)
             .detail("issuer", &job.issuer.name)
             .detail("claims", &job.claims);
     }
-    state
-        .audit
-        .write(event)
-        .await
-        .map_err(|e| OAuthError::new("temporarily_unavailable", e.to_string()))
+    Ok(state.audit.write(event).await?)
 }

@@ -1,13 +1,19 @@
 //! The API's error type: every failure becomes a status and a JSON body a person can act on.
 //! Internal causes are logged once and never sent to the client.
 
+mod oauth;
+
+pub use oauth::{OAuthCode, OAuthError};
+
 use axum::{
-    extract::rejection::{FormRejection, JsonRejection},
+    extract::rejection::JsonRejection,
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
-use vault_api::{ErrorBody, OAuthErrorBody};
+use vault_api::ErrorBody;
+
+use crate::policy::Denial;
 
 /// An error answered by an `/v1` or `/assume-role` handler.
 #[derive(Debug, thiserror::Error)]
@@ -63,12 +69,24 @@ impl From<crate::db::DbError> for ApiError {
 }
 
 impl From<crate::audit::writer::WriteFailed> for ApiError {
-    /// The writer logged the cause; the client learns only that nothing was decided.
+    /// The one mapping of an audit write failure: the writer logged the cause, the client
+    /// learns only that nothing was done.
     fn from(_: crate::audit::writer::WriteFailed) -> Self {
         ApiError::Unavailable(
             "the audit trail cannot be written right now, so nothing was done; try again shortly"
                 .into(),
         )
+    }
+}
+
+impl From<Denial> for ApiError {
+    /// An unknown profile is a 404; every other refusal is a 403. Both carry the reason.
+    fn from(denial: Denial) -> Self {
+        let (code, message) = (denial.code(), denial.to_string());
+        match denial {
+            Denial::UnknownProfile { .. } => ApiError::NotFound { code, message },
+            _ => ApiError::Forbidden { code, message },
+        }
     }
 }
 
@@ -78,16 +96,25 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// Status, code and the text the client may see. The cause of an internal error is logged
+    /// here, the one place every answer passes through, and replaced by a generic sentence.
+    pub fn into_public(self) -> (StatusCode, &'static str, String) {
         let (status, code) = self.parts();
-        let message = match &self {
+        let message = match self {
             ApiError::Internal(cause) => {
                 tracing::error!(error = ?cause, "internal error");
                 "internal server error; the cause is in the server log".to_owned()
             }
             other => other.to_string(),
         };
+        (status, code, message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = self.into_public();
         let mut response = (
             status,
             Json(ErrorBody {
@@ -103,96 +130,5 @@ impl IntoResponse for ApiError {
             );
         }
         response
-    }
-}
-
-/// An RFC 6749 §5.2 error from the `/oauth/*` endpoints.
-#[derive(Debug)]
-pub struct OAuthError {
-    pub status: StatusCode,
-    pub error: &'static str,
-    pub description: String,
-}
-
-impl OAuthError {
-    pub fn new(error: &'static str, description: impl Into<String>) -> Self {
-        let status = match error {
-            "invalid_client" => StatusCode::UNAUTHORIZED,
-            "temporarily_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
-            "server_error" => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        OAuthError {
-            status,
-            error,
-            description: description.into(),
-        }
-    }
-}
-
-impl OAuthError {
-    /// The CLI is the only client: anything else is `invalid_client` (RFC 6749 §5.2).
-    pub fn check_client(client_id: Option<&str>) -> Result<(), OAuthError> {
-        if client_id == Some(vault_api::CLI_CLIENT_ID) {
-            return Ok(());
-        }
-        Err(OAuthError::new(
-            "invalid_client",
-            format!(
-                "unknown client; the only client is `{}`",
-                vault_api::CLI_CLIENT_ID
-            ),
-        ))
-    }
-}
-
-impl From<ApiError> for OAuthError {
-    fn from(e: ApiError) -> Self {
-        match e {
-            ApiError::Unavailable(m) | ApiError::BadGateway(m) => {
-                OAuthError::new("temporarily_unavailable", m)
-            }
-            ApiError::Internal(cause) => {
-                tracing::error!(error = ?cause, "internal error");
-                OAuthError::new("server_error", "internal server error")
-            }
-            other => OAuthError::new("invalid_request", other.to_string()),
-        }
-    }
-}
-
-impl From<crate::db::DbError> for OAuthError {
-    fn from(e: crate::db::DbError) -> Self {
-        ApiError::from(e).into()
-    }
-}
-
-impl From<sqlx::Error> for OAuthError {
-    fn from(e: sqlx::Error) -> Self {
-        ApiError::from(e).into()
-    }
-}
-
-impl From<FormRejection> for OAuthError {
-    fn from(rejection: FormRejection) -> Self {
-        OAuthError::new(
-            "invalid_request",
-            format!("malformed form body: {}", rejection.body_text()),
-        )
-    }
-}
-
-impl IntoResponse for OAuthError {
-    fn into_response(self) -> Response {
-        let body = OAuthErrorBody {
-            error: self.error.to_owned(),
-            error_description: Some(self.description),
-        };
-        (
-            self.status,
-            [(header::CACHE_CONTROL, "no-store")],
-            Json(body),
-        )
-            .into_response()
     }
 }

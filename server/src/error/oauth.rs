@@ -1,0 +1,155 @@
+//! RFC 6749 §5.2 errors from the `/oauth/*` endpoints: a code from a closed set, a status, and a
+//! description a person can act on. Internal causes are logged once and never sent.
+
+use axum::{
+    extract::rejection::FormRejection,
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use vault_api::OAuthErrorBody;
+
+use super::ApiError;
+
+/// The `error` codes this server answers with (RFC 6749 §5.2, RFC 8628 §3.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthCode {
+    InvalidRequest,
+    InvalidClient,
+    InvalidGrant,
+    UnsupportedGrantType,
+    AuthorizationPending,
+    SlowDown,
+    AccessDenied,
+    ExpiredToken,
+    TemporarilyUnavailable,
+    ServerError,
+}
+
+impl OAuthCode {
+    /// The code as it goes on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OAuthCode::InvalidRequest => "invalid_request",
+            OAuthCode::InvalidClient => "invalid_client",
+            OAuthCode::InvalidGrant => "invalid_grant",
+            OAuthCode::UnsupportedGrantType => "unsupported_grant_type",
+            OAuthCode::AuthorizationPending => "authorization_pending",
+            OAuthCode::SlowDown => "slow_down",
+            OAuthCode::AccessDenied => "access_denied",
+            OAuthCode::ExpiredToken => "expired_token",
+            OAuthCode::TemporarilyUnavailable => "temporarily_unavailable",
+            OAuthCode::ServerError => "server_error",
+        }
+    }
+
+    /// The status a code is answered with unless a flow says otherwise.
+    fn default_status(self) -> StatusCode {
+        match self {
+            OAuthCode::InvalidClient => StatusCode::UNAUTHORIZED,
+            OAuthCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            OAuthCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+/// An error answered by an `/oauth/*` endpoint.
+#[derive(Debug)]
+pub struct OAuthError {
+    pub status: StatusCode,
+    pub code: OAuthCode,
+    pub description: String,
+}
+
+impl OAuthError {
+    pub fn new(code: OAuthCode, description: impl Into<String>) -> Self {
+        OAuthError {
+            status: code.default_status(),
+            code,
+            description: description.into(),
+        }
+    }
+
+    /// The same error with another status (the token exchange answers 401 and 403).
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+
+    /// `invalid_request` naming a missing parameter.
+    pub fn missing(name: &str) -> Self {
+        OAuthError::new(OAuthCode::InvalidRequest, format!("{name} is required"))
+    }
+
+    /// The CLI is the only client: anything else is `invalid_client` (RFC 6749 §5.2).
+    pub fn check_client(client_id: Option<&str>) -> Result<(), OAuthError> {
+        if client_id == Some(vault_api::CLI_CLIENT_ID) {
+            return Ok(());
+        }
+        Err(OAuthError::new(
+            OAuthCode::InvalidClient,
+            format!(
+                "unknown client; the only client is `{}`",
+                vault_api::CLI_CLIENT_ID
+            ),
+        ))
+    }
+}
+
+impl From<ApiError> for OAuthError {
+    /// The one place an API failure becomes an OAuth one.
+    fn from(e: ApiError) -> Self {
+        let (status, _, message) = e.into_public();
+        let code = match status {
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::BAD_GATEWAY => {
+                OAuthCode::TemporarilyUnavailable
+            }
+            StatusCode::INTERNAL_SERVER_ERROR => OAuthCode::ServerError,
+            _ => OAuthCode::InvalidRequest,
+        };
+        OAuthError::new(code, message)
+    }
+}
+
+impl From<crate::db::DbError> for OAuthError {
+    fn from(e: crate::db::DbError) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
+impl From<sqlx::Error> for OAuthError {
+    fn from(e: sqlx::Error) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
+impl From<crate::audit::writer::WriteFailed> for OAuthError {
+    fn from(e: crate::audit::writer::WriteFailed) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
+impl From<FormRejection> for OAuthError {
+    fn from(rejection: FormRejection) -> Self {
+        OAuthError::new(
+            OAuthCode::InvalidRequest,
+            format!("malformed form body: {}", rejection.body_text()),
+        )
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let body = OAuthErrorBody {
+            error: self.code.as_str().to_owned(),
+            error_description: Some(self.description),
+        };
+        (
+            self.status,
+            [(header::CACHE_CONTROL, "no-store")],
+            Json(body),
+        )
+            .into_response()
+    }
+}

@@ -1,0 +1,188 @@
+//! The end of a login at the IdP (`GET /oauth/callback`): the ID token is verified, the person
+//! becomes a principal with a login session, and the login is handed to the CLI (a one-time code
+//! on its loopback) or to the waiting device, all in one transaction with its audit event.
+
+use time::OffsetDateTime;
+use url::Url;
+
+use crate::{
+    audit::{AuditEvent, Outcome},
+    clock,
+    db::{
+        self,
+        logins::{LoginFlow, PendingLogin},
+    },
+    error::ApiError,
+    oidc::Identity,
+    principal::PrincipalKind,
+    request_meta::RequestMeta,
+    secrets,
+    state::AppState,
+};
+
+/// How long the CLI has to redeem its code.
+const CODE_LIFE: time::Duration = time::Duration::seconds(60);
+
+/// What the IdP sent back with the browser.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Callback {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+/// How a login ended, for the browser.
+#[derive(Debug)]
+pub enum Finished {
+    /// Back to the CLI's loopback: with a one-time code, or with the IdP's refusal.
+    Redirect(Url),
+    /// A waiting device was approved for this person.
+    DeviceApproved { display: String },
+    /// The IdP refused a device login: the person reads why.
+    Refused { reason: String },
+}
+
+/// Finishes the pending login the callback's `state` names.
+pub async fn finish(
+    state: &AppState,
+    meta: &RequestMeta,
+    p: Callback,
+) -> Result<Finished, ApiError> {
+    let now = clock::now();
+    let upstream_state = p
+        .state
+        .ok_or_else(|| ApiError::BadRequest("the identity provider sent no state".into()))?;
+    let pending = db::logins::take_pending(&state.db, &secrets::digest(&upstream_state), now)
+        .await?
+        .ok_or_else(|| {
+            ApiError::BadRequest(
+                "this login link has expired or was already used; start again with `vault login`"
+                    .into(),
+            )
+        })?;
+    if let Some(error) = p.error {
+        let reason = format!(
+            "identity provider: {error}: {}",
+            p.error_description.unwrap_or_default()
+        );
+        audit_failure(state, meta, &reason, now).await?;
+        return Ok(refused(&pending, reason));
+    }
+    let code = p
+        .code
+        .ok_or_else(|| ApiError::BadRequest("the identity provider sent no code".into()))?;
+    let identity = match state
+        .upstream
+        .finish(&code, &pending.upstream_verifier, &pending.upstream_nonce)
+        .await
+    {
+        Ok(identity) => identity,
+        Err(e) => {
+            let reason = e.to_string();
+            audit_failure(state, meta, &reason, now).await?;
+            return Err(ApiError::BadGateway(reason));
+        }
+    };
+    complete(state, meta, &pending, &identity, now).await
+}
+
+/// Records the login and hands it to the CLI or the device, all in one transaction.
+async fn complete(
+    state: &AppState,
+    meta: &RequestMeta,
+    pending: &PendingLogin,
+    who: &Identity,
+    now: OffsetDateTime,
+) -> Result<Finished, ApiError> {
+    let mut tx = state.db.begin().await?;
+    let principal_id = db::principals::upsert(
+        &mut *tx,
+        PrincipalKind::User,
+        &who.issuer,
+        &who.subject,
+        &who.display,
+        now,
+    )
+    .await?;
+    let expires = now + state.config.refresh_token_ttl;
+    let session_id =
+        db::sessions::create(&mut *tx, principal_id, &who.groups, now, expires).await?;
+    let action = match pending.flow {
+        LoginFlow::Device => "device_approve",
+        LoginFlow::Browser => "login",
+    };
+    let event = AuditEvent::new(action, Outcome::Success, meta, now)
+        .principal(Some(principal_id), &who.display, PrincipalKind::User)
+        .detail("flow", pending.flow.as_str())
+        .detail("groups", &who.groups)
+        .detail("session_id", session_id);
+    let finished = match (pending.device_id, pending.client_redirect_uri.as_deref()) {
+        (Some(device_id), _) => {
+            if !db::device::approve(&mut *tx, device_id, session_id, now).await? {
+                return Err(ApiError::BadRequest(
+                    "this device code has expired; run `vault login --device` again".into(),
+                ));
+            }
+            Finished::DeviceApproved {
+                display: who.display.clone(),
+            }
+        }
+        (None, Some(redirect)) => {
+            let code = secrets::random_token("tvc_");
+            let challenge = pending.code_challenge.as_deref().unwrap_or_default();
+            db::logins::insert_code(
+                &mut *tx,
+                &secrets::digest(&code),
+                session_id,
+                redirect,
+                challenge,
+                now,
+                now + CODE_LIFE,
+            )
+            .await?;
+            let mut target =
+                Url::parse(redirect).map_err(|e| anyhow::anyhow!("stored redirect_uri: {e}"))?;
+            target.query_pairs_mut().append_pair("code", &code);
+            if let Some(s) = &pending.client_state {
+                target.query_pairs_mut().append_pair("state", s);
+            }
+            Finished::Redirect(target)
+        }
+        (None, None) => return Err(anyhow::anyhow!("pending login without a destination").into()),
+    };
+    db::audit::append(&mut tx, &[event]).await?;
+    tx.commit().await?;
+    Ok(finished)
+}
+
+async fn audit_failure(
+    state: &AppState,
+    meta: &RequestMeta,
+    reason: &str,
+    now: OffsetDateTime,
+) -> Result<(), ApiError> {
+    let event = AuditEvent::new("login_failed", Outcome::Failure, meta, now).reason(reason);
+    Ok(state.audit.write(event).await?)
+}
+
+/// Tells the CLI (through its loopback) or the person (device flow) that the login failed.
+fn refused(pending: &PendingLogin, reason: String) -> Finished {
+    match pending
+        .client_redirect_uri
+        .as_deref()
+        .and_then(|r| Url::parse(r).ok())
+    {
+        Some(mut target) => {
+            target
+                .query_pairs_mut()
+                .append_pair("error", "access_denied")
+                .append_pair("error_description", &reason);
+            if let Some(s) = &pending.client_state {
+                target.query_pairs_mut().append_pair("state", s);
+            }
+            Finished::Redirect(target)
+        }
+        None => Finished::Refused { reason },
+    }
+}

@@ -1,0 +1,64 @@
+//! The `refresh_token` grant. Refresh tokens rotate on every use; a used one presented again
+//! revokes the whole login session (OAuth 2.0 Security BCP), and that is audited.
+
+use time::OffsetDateTime;
+use vault_api::TokenResponse;
+
+use crate::{
+    audit::{AuditEvent, Outcome},
+    db::{self, refresh::Presented},
+    error::{OAuthCode, OAuthError},
+    principal::Actor,
+    request_meta::RequestMeta,
+    secrets,
+    state::AppState,
+};
+
+/// New tokens for the presented refresh token, with a `token_refresh` event.
+pub async fn refresh(
+    state: &AppState,
+    meta: &RequestMeta,
+    presented: &str,
+    now: OffsetDateTime,
+) -> Result<TokenResponse, OAuthError> {
+    let mut tx = state.db.begin().await?;
+    let session_id = match db::refresh::present(&mut tx, &secrets::digest(presented), now).await? {
+        Presented::Fresh { session_id } => session_id,
+        Presented::Reused { session_id } => {
+            let who = db::sessions::find_active(&mut *tx, session_id, now).await?;
+            db::sessions::revoke(&mut *tx, session_id, "refresh token reused", now).await?;
+            let mut event = AuditEvent::new("refresh_token_reuse", Outcome::Denied, meta, now)
+                .reason("a refresh token was presented twice; the login session was revoked")
+                .detail("session_id", session_id);
+            if let Some(s) = who {
+                let principal = s.principal();
+                event = event.by(Actor {
+                    principal: &principal,
+                    session_id,
+                });
+            }
+            db::audit::append(&mut tx, &[event]).await?;
+            tx.commit().await?;
+            state.sessions.forget(session_id);
+            return Err(OAuthError::new(
+                OAuthCode::InvalidGrant,
+                "this refresh token was already used, so the login session was revoked as a precaution; run `vault login`",
+            ));
+        }
+        Presented::Expired | Presented::Unknown => {
+            return Err(OAuthError::new(
+                OAuthCode::InvalidGrant,
+                "refresh token is invalid or expired; run `vault login`",
+            ))
+        }
+    };
+    let (tokens, s) = super::pair::issue(state, &mut tx, session_id, now).await?;
+    let principal = s.principal();
+    let event = AuditEvent::new("token_refresh", Outcome::Success, meta, now).by(Actor {
+        principal: &principal,
+        session_id,
+    });
+    db::audit::append(&mut tx, &[event]).await?;
+    tx.commit().await?;
+    Ok(tokens)
+}

@@ -1,0 +1,30 @@
+//! The round trip to the company's IdP: a pending login is remembered with the IdP request's
+//! state, nonce and PKCE verifier, and the browser is sent there.
+
+use url::Url;
+
+use crate::{
+    clock,
+    db::{self, logins::NewPendingLogin},
+    error::ApiError,
+    secrets,
+    state::AppState,
+};
+
+/// How long a person has to finish logging in at the IdP.
+pub const LOGIN_WINDOW: time::Duration = time::Duration::minutes(10);
+
+/// Stores `pending` with a fresh IdP request and returns where to send the browser.
+pub async fn start(state: &AppState, mut pending: NewPendingLogin<'_>) -> Result<Url, ApiError> {
+    let started = state.upstream.start().await.map_err(|e| {
+        tracing::warn!(error = %e, "cannot start upstream login");
+        ApiError::BadGateway(e.to_string())
+    })?;
+    let state_hash = secrets::digest(&started.state);
+    pending.upstream_state_hash = &state_hash;
+    pending.upstream_verifier = &started.verifier;
+    pending.upstream_nonce = &started.nonce;
+    let now = clock::now();
+    db::logins::insert_pending(&state.db, &pending, now, now + LOGIN_WINDOW).await?;
+    Ok(started.url)
+}
