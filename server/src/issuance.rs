@@ -13,7 +13,7 @@ use crate::{
     policy::{self, Grant},
     request_meta::RequestMeta,
     state::AppState,
-    sts::{self, AssumeRequest, IssuedSession},
+    sts::{self, AssumeRequest, IssuedCredentials},
 };
 
 /// Issues credentials for `profile` to `caller`, or says why not.
@@ -125,7 +125,7 @@ async fn assume(
     grant: &Grant<'_>,
     request: AssumeRequest,
     now: time::OffsetDateTime,
-) -> Result<(IssuedSession, bool), sts::StsError> {
+) -> Result<(IssuedCredentials, bool), sts::StsError> {
     if caller.ci.is_none() || !grant.profile.reuse_ci_sessions {
         return state.sts.assume_role(request).await.map(|s| (s, false));
     }
@@ -136,7 +136,7 @@ async fn assume(
         session_name: request.session_name.clone(),
     };
     state
-        .ci_sessions
+        .ci_credentials
         .get_or_issue(key, now, || state.sts.assume_role(request))
         .await
 }

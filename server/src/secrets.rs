@@ -3,6 +3,7 @@
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 /// A fresh random token: `prefix` + 32 random bytes, base64url.
 pub fn random_token(prefix: &str) -> String {
@@ -21,13 +22,10 @@ pub fn pkce_challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
-/// Constant-time equality for short secrets (CSRF tokens, PKCE challenges).
+/// Constant-time equality for short secrets (CSRF tokens, PKCE challenges). The length is not
+/// secret: every value compared here has a fixed length.
 pub fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
 #[cfg(test)]

@@ -8,47 +8,32 @@ use tokio::net::TcpListener;
 use url::Url;
 
 use crate::{
-    audit::{writer::AuditWriter, AuditEvent},
-    auth::{sessions::SessionCache, signing::TokenService},
-    ci::{jwks::JwksCache, reuse::SessionReuse},
+    audit::AuditEvent,
+    ci::{jwks::JwksCache, reuse::CredentialReuse},
     clock,
     config::Config,
     db,
     keys::OwnedKeys,
     oidc::Upstream,
     routes,
+    sessions::SessionCache,
     state::{AppState, Inner},
     sts::{AwsSts, RoleIssuer},
+    tokens::TokenService,
+    trail::writer::AuditWriter,
 };
 
 /// A server ready to serve on its listener.
 pub struct Application {
     listener: TcpListener,
     state: AppState,
-    /// Revocation notices, heard from before the first request (see `auth::sessions`).
+    /// Revocation notices, heard from before the first request (see `sessions`).
     revocations: Option<PgListener>,
 }
 
 impl Application {
     /// Connects to Postgres, applies migrations and prepares keys, STS and the IdP client.
     pub async fn build(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
-        Self::assemble(config, listener, None).await
-    }
-
-    /// As [`Application::build`] with another STS implementation (unit tests of one module).
-    pub async fn build_with_sts(
-        config: Config,
-        listener: TcpListener,
-        sts: Arc<dyn RoleIssuer>,
-    ) -> anyhow::Result<Self> {
-        Self::assemble(config, listener, Some(sts)).await
-    }
-
-    async fn assemble(
-        config: Config,
-        listener: TcpListener,
-        sts: Option<Arc<dyn RoleIssuer>>,
-    ) -> anyhow::Result<Self> {
         let addr = listener.local_addr().context("listener has no address")?;
         let public_url = match &config.public_url {
             Some(url) => url.clone(),
@@ -65,16 +50,11 @@ impl Application {
         let upstream = Upstream::new(config.oidc.clone(), callback);
         let audit = AuditWriter::start(pool.clone());
         let owned = OwnedKeys::start(&config, &pool, &audit).await?;
-        let sts = match sts {
-            Some(sts) => sts,
-            None => {
-                let provider = config
-                    .sts_identity()
-                    .zip(owned.as_ref())
-                    .map(|(identity, owned)| owned.active.provider(&identity.name));
-                Arc::new(AwsSts::new(&config.aws, provider).await)
-            }
-        };
+        let provider = config
+            .sts_identity()
+            .zip(owned.as_ref())
+            .map(|(identity, owned)| owned.active.provider(&identity.name));
+        let sts: Arc<dyn RoleIssuer> = Arc::new(AwsSts::new(&config.aws, provider).await);
         let ci_keys = JwksCache::new(&config.ci_issuers);
         let sessions = SessionCache::new(config.session_cache_ttl);
         let revocations = sessions.listen(&pool).await;
@@ -88,7 +68,7 @@ impl Application {
             upstream,
             sts,
             ci_keys,
-            ci_sessions: SessionReuse::default(),
+            ci_credentials: CredentialReuse::default(),
             owned,
         });
         db::audit::append_one(&state.db, &AuditEvent::system("server_start", now))
@@ -150,6 +130,9 @@ impl Application {
         if let Some(task) = retention {
             task.abort();
         }
+        if let Err(e) = state.tokens.retire(clock::now()).await {
+            tracing::warn!(error = %e, "could not retire the signing key");
+        }
         if let Err(e) =
             db::audit::append_one(&state.db, &AuditEvent::system("server_stop", clock::now())).await
         {
@@ -182,7 +165,7 @@ async fn prune(state: AppState, keep: Duration) {
     let mut tick = tokio::time::interval(state.config.audit.prune_interval);
     loop {
         tick.tick().await;
-        match crate::audit::retention::prune_once(&state.db, keep, clock::now()).await {
+        match crate::trail::retention::prune_once(&state.db, keep, clock::now()).await {
             Ok(Some(p)) => tracing::info!(
                 pruned = p.pruned,
                 cut_seq = p.cut_seq,

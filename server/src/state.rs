@@ -6,13 +6,14 @@ use sqlx::PgPool;
 use url::Url;
 
 use crate::{
-    audit::writer::AuditWriter,
-    auth::{sessions::SessionCache, signing::TokenService},
-    ci::{jwks::JwksCache, reuse::SessionReuse},
+    ci::{jwks::JwksCache, reuse::CredentialReuse},
     config::Config,
     keys::OwnedKeys,
     oidc::Upstream,
+    sessions::SessionCache,
     sts::RoleIssuer,
+    tokens::TokenService,
+    trail::writer::AuditWriter,
 };
 
 /// Cheap to clone: one `Arc` around everything a handler needs.
@@ -20,21 +21,21 @@ use crate::{
 pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
-    /// Commits audit events (group commit); see [`crate::audit::writer`].
+    /// Commits audit events (group commit); see [`crate::trail::writer`].
     pub audit: AuditWriter,
     pub config: Config,
     /// Where clients and the IdP reach this server (no trailing slash).
     pub public_url: Url,
     pub db: PgPool,
     pub tokens: TokenService,
-    /// Live login sessions seen recently (forgotten on any change); see [`crate::auth::sessions`].
+    /// Live login sessions seen recently (forgotten on any change); see [`crate::sessions`].
     pub sessions: Arc<SessionCache>,
     pub upstream: Upstream,
     pub sts: Arc<dyn RoleIssuer>,
     /// Keys of the configured CI issuers.
     pub ci_keys: JwksCache,
     /// Sessions CI jobs may share (in memory only).
-    pub ci_sessions: SessionReuse,
+    pub ci_credentials: CredentialReuse,
     /// The IAM keys this server owns, when identities are configured.
     pub owned: Option<OwnedKeys>,
 }

@@ -21,7 +21,7 @@ pub struct AssumeRequest {
 
 /// Temporary credentials from STS.
 #[derive(Clone)]
-pub struct IssuedSession {
+pub struct IssuedCredentials {
     pub access_key_id: String,
     pub secret_access_key: String,
     pub session_token: String,
@@ -36,7 +36,7 @@ pub struct StsError(pub String);
 /// The AWS side of issuance, behind a trait so unit tests can swap it.
 #[async_trait]
 pub trait RoleIssuer: Send + Sync {
-    async fn assume_role(&self, request: AssumeRequest) -> Result<IssuedSession, StsError>;
+    async fn assume_role(&self, request: AssumeRequest) -> Result<IssuedCredentials, StsError>;
 }
 
 /// The real STS client.
@@ -59,7 +59,7 @@ impl AwsSts {
 
 #[async_trait]
 impl RoleIssuer for AwsSts {
-    async fn assume_role(&self, r: AssumeRequest) -> Result<IssuedSession, StsError> {
+    async fn assume_role(&self, r: AssumeRequest) -> Result<IssuedCredentials, StsError> {
         let tags = r
             .tags
             .iter()
@@ -87,7 +87,7 @@ impl RoleIssuer for AwsSts {
             .ok_or_else(|| StsError("STS returned no credentials".into()))?;
         let expiration = OffsetDateTime::from_unix_timestamp(c.expiration.secs())
             .map_err(|_| StsError("STS returned an impossible expiration".into()))?;
-        Ok(IssuedSession {
+        Ok(IssuedCredentials {
             access_key_id: c.access_key_id,
             secret_access_key: c.secret_access_key,
             session_token: c.session_token,

@@ -47,11 +47,10 @@ use vault_api::audit::{AuditPage, VerifyReport};
 use vault_e2e::{env::TestEnv, oauth::OAuthClient};
 use vault_server::audit::{
     chain::{format_time, AuditRow, GENESIS},
-    verify,
-    writer::AuditWriter,
     AuditEvent, Outcome,
 };
 use vault_server::principal::PrincipalKind;
+use vault_server::trail::{verify, writer::AuditWriter};
 
 #[path = "audit/events.rs"]
 mod events;

@@ -5,9 +5,6 @@ use uuid::Uuid;
 
 pub mod chain;
 pub mod filter;
-pub mod retention;
-pub mod verify;
-pub mod writer;
 
 use crate::{
     principal::{Actor, PrincipalKind},

@@ -2,8 +2,6 @@
 //! as the `Caller` and `Admin` extractors.
 
 mod admin;
-pub mod sessions;
-pub mod signing;
 
 pub use admin::{Admin, Attempt};
 
@@ -18,6 +16,7 @@ use crate::{
     policy::Membership,
     principal::{Actor, Principal},
     state::AppState,
+    tokens::TokenError,
 };
 
 /// An authenticated caller of the `/v1` API.
@@ -80,11 +79,11 @@ impl FromRequestParts<AppState> for Caller {
             .verify(token.trim(), now)
             .await
             .map_err(|e| match e {
-                signing::TokenError::Invalid(m) => {
+                TokenError::Invalid(m) => {
                     tracing::info!(reason = %m, "access token refused");
                     ApiError::Unauthorized(format!("{m}; run `vault login`"))
                 }
-                signing::TokenError::Db(db) => db.into(),
+                TokenError::Db(db) => db.into(),
             })?;
         let session = state
             .sessions

@@ -11,7 +11,7 @@ use std::{
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::sts::{IssuedSession, StsError};
+use crate::sts::{IssuedCredentials, StsError};
 
 /// Who gets which session: the same job identity, profile, duration and session name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -22,32 +22,32 @@ pub struct ReuseKey {
     pub session_name: String,
 }
 
-type Slot = Arc<tokio::sync::Mutex<Option<IssuedSession>>>;
+type Slot = Arc<tokio::sync::Mutex<Option<IssuedCredentials>>>;
 
 /// Sessions that may be handed out again.
 #[derive(Default)]
-pub struct SessionReuse {
+pub struct CredentialReuse {
     slots: Mutex<HashMap<ReuseKey, Slot>>,
 }
 
 /// Still fresh: at least half of its life left (and never less than ten minutes).
-fn fresh(session: &IssuedSession, duration: Duration, now: OffsetDateTime) -> bool {
+fn fresh(session: &IssuedCredentials, duration: Duration, now: OffsetDateTime) -> bool {
     let left = session.expiration - now;
     let needed = (duration / 2).max(Duration::from_secs(600));
     left >= needed
 }
 
-impl SessionReuse {
+impl CredentialReuse {
     /// A fresh cached session for `key`, or a new one from `issue`; `true` when reused.
     pub async fn get_or_issue<F, Fut>(
         &self,
         key: ReuseKey,
         now: OffsetDateTime,
         issue: F,
-    ) -> Result<(IssuedSession, bool), StsError>
+    ) -> Result<(IssuedCredentials, bool), StsError>
     where
         F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<IssuedSession, StsError>>,
+        Fut: std::future::Future<Output = Result<IssuedCredentials, StsError>>,
     {
         let duration = key.duration;
         let slot = {
@@ -76,8 +76,8 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    fn session(expiration: OffsetDateTime) -> IssuedSession {
-        IssuedSession {
+    fn session(expiration: OffsetDateTime) -> IssuedCredentials {
+        IssuedCredentials {
             access_key_id: "ASIA".into(),
             secret_access_key: "s".into(),
             session_token: "t".into(),
@@ -96,7 +96,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_burst_for_one_identity_calls_sts_once() {
-        let reuse = Arc::new(SessionReuse::default());
+        let reuse = Arc::new(CredentialReuse::default());
         let calls = Arc::new(AtomicUsize::new(0));
         let now = OffsetDateTime::UNIX_EPOCH;
         let tasks: Vec<_> = (0..50)
@@ -124,7 +124,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_session_past_half_its_life_is_not_reused() {
-        let reuse = SessionReuse::default();
+        let reuse = CredentialReuse::default();
         let now = OffsetDateTime::UNIX_EPOCH;
         let first = reuse
             .get_or_issue(key(), now, || async {

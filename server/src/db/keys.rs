@@ -4,6 +4,54 @@ use sqlx::PgExecutor;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+/// Where an owned key stands (stored as text in `owned_keys.state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
+pub enum KeyState {
+    /// Created and stored, not yet accepted by STS.
+    Pending,
+    /// The key every replica signs with (one per identity).
+    Active,
+    /// Replaced, still usable until it is deactivated.
+    Retiring,
+    /// Deactivated in IAM, waiting to be deleted.
+    Inactive,
+    Deleted,
+}
+
+/// The steps of a rotation (stored as text in `key_rotations.step`); see `keys::rotation`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
+pub enum RotationStep {
+    Start,
+    Created,
+    Verified,
+    Activated,
+    Deactivated,
+    Done,
+    Failed,
+}
+
+impl RotationStep {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RotationStep::Start => "start",
+            RotationStep::Created => "created",
+            RotationStep::Verified => "verified",
+            RotationStep::Activated => "activated",
+            RotationStep::Deactivated => "deactivated",
+            RotationStep::Done => "done",
+            RotationStep::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for RotationStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One owned access key. The secret is sealed; see `keys::seal`.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OwnedKey {
@@ -11,7 +59,7 @@ pub struct OwnedKey {
     pub identity: String,
     pub sealed_secret: String,
     pub master_key_id: String,
-    pub state: String,
+    pub state: KeyState,
     pub created_at: OffsetDateTime,
     pub activated_at: Option<OffsetDateTime>,
 }
@@ -26,7 +74,7 @@ pub async fn insert(
     identity: &str,
     sealed_secret: &str,
     master_key_id: &str,
-    state: &str,
+    state: KeyState,
     now: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -101,7 +149,7 @@ pub async fn reseal(
 pub async fn set_state(
     ex: impl PgExecutor<'_>,
     access_key_id: &str,
-    state: &str,
+    state: KeyState,
     now: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -133,7 +181,7 @@ pub async fn notify_changed(ex: impl PgExecutor<'_>, identity: &str) -> Result<(
 pub struct Rotation {
     pub id: Uuid,
     pub identity: String,
-    pub step: String,
+    pub step: RotationStep,
     pub old_key_id: Option<String>,
     pub new_key_id: Option<String>,
     pub reason: String,
@@ -203,7 +251,7 @@ pub async fn start_rotation(
 pub async fn advance(
     ex: impl PgExecutor<'_>,
     id: Uuid,
-    step: &str,
+    step: RotationStep,
     new_key_id: Option<&str>,
     now: OffsetDateTime,
     next_attempt_at: OffsetDateTime,

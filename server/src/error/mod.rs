@@ -68,10 +68,10 @@ impl From<crate::db::DbError> for ApiError {
     }
 }
 
-impl From<crate::audit::writer::WriteFailed> for ApiError {
+impl From<crate::trail::writer::WriteFailed> for ApiError {
     /// The one mapping of an audit write failure: the writer logged the cause, the client
     /// learns only that nothing was done.
-    fn from(_: crate::audit::writer::WriteFailed) -> Self {
+    fn from(_: crate::trail::writer::WriteFailed) -> Self {
         ApiError::Unavailable(
             "the audit trail cannot be written right now, so nothing was done; try again shortly"
                 .into(),

@@ -124,8 +124,8 @@ impl From<sqlx::Error> for OAuthError {
     }
 }
 
-impl From<crate::audit::writer::WriteFailed> for OAuthError {
-    fn from(e: crate::audit::writer::WriteFailed) -> Self {
+impl From<crate::trail::writer::WriteFailed> for OAuthError {
+    fn from(e: crate::trail::writer::WriteFailed) -> Self {
         ApiError::from(e).into()
     }
 }

@@ -10,7 +10,7 @@ use super::{mask, seal::MasterKey};
 use crate::{
     audit::{AuditEvent, Outcome},
     config::Identity,
-    db,
+    db::{self, keys::KeyState},
     request_meta::RequestMeta,
 };
 
@@ -43,7 +43,7 @@ pub async fn import(
                 mask(&current.access_key_id)
             );
         }
-        db::keys::set_state(&mut *tx, &current.access_key_id, "retiring", now).await?;
+        db::keys::set_state(&mut *tx, &current.access_key_id, KeyState::Retiring, now).await?;
     }
     let sealed = master.seal(secret.expose_secret(), access_key_id);
     db::keys::insert(
@@ -52,7 +52,7 @@ pub async fn import(
         &identity.name,
         &sealed,
         master.id(),
-        "active",
+        KeyState::Active,
         now,
     )
     .await

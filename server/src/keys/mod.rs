@@ -14,7 +14,7 @@ use anyhow::Context;
 use sqlx::PgPool;
 use tokio::sync::Notify;
 
-use crate::{audit::writer::AuditWriter, config::Config};
+use crate::{config::Config, trail::writer::AuditWriter};
 
 /// The owned identities of this replica: their active keys and rotators.
 pub struct OwnedKeys {

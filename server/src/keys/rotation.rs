@@ -18,10 +18,14 @@ use super::{
     mask,
 };
 use crate::{
-    audit::{writer::AuditWriter, AuditEvent, Outcome},
+    audit::{AuditEvent, Outcome},
     config::Identity,
-    db::{self, keys::Rotation},
+    db::{
+        self,
+        keys::{KeyState, Rotation, RotationStep},
+    },
     request_meta::RequestMeta,
+    trail::writer::AuditWriter,
 };
 
 /// How often an unverified new key is tried before the rotation gives up and removes it.
@@ -36,6 +40,19 @@ pub enum StepError {
     Db(#[from] sqlx::Error),
     #[error("{0}")]
     Other(String),
+}
+
+/// A change to the stored keys that a step records with its progress.
+enum KeyChange<'a> {
+    /// Store a newly created key, sealed, as pending.
+    Store {
+        access_key_id: &'a str,
+        sealed: &'a str,
+    },
+    /// Move a key to another state.
+    Set(&'a str, KeyState),
+    /// Tell every replica that the identity's active key changed.
+    Announce,
 }
 
 /// Rotates one identity's key.
@@ -114,7 +131,7 @@ impl Rotator {
             None => return Ok(()),
         };
         while rotation.finished_at.is_none() && rotation.next_attempt_at <= now {
-            let step = rotation.step.clone();
+            let step = rotation.step;
             if let Err(e) = self.step(&rotation, now).await {
                 self.fail(&rotation, &e, now).await?;
                 return Err(e);
@@ -137,33 +154,25 @@ impl Rotator {
 
     async fn step(&self, r: &Rotation, now: OffsetDateTime) -> Result<(), StepError> {
         let user = &self.identity.iam_user;
-        let old = r.old_key_id.clone().unwrap_or_default();
-        match r.step.as_str() {
-            "start" => {
-                self.remove_extra_keys(&old, now).await?;
+        let old = r.old_key_id.as_deref().filter(|k| !k.is_empty());
+        let new_id = r.new_key_id.clone().unwrap_or_default();
+        let old_changed = |state| old.map(|k| KeyChange::Set(k, state));
+        match r.step {
+            RotationStep::Start => {
+                self.remove_extra_keys(old.unwrap_or_default(), now).await?;
                 let (new_id, secret) = self.admin.create_key(user).await?;
                 let sealed = self
                     .keys
                     .master()
                     .seal(secrecy::ExposeSecret::expose_secret(&secret), &new_id);
-                let mut tx = self.pool.begin().await?;
-                db::keys::insert(
-                    &mut *tx,
-                    &new_id,
-                    &self.identity.name,
-                    &sealed,
-                    self.keys.master().id(),
-                    "pending",
-                    now,
-                )
-                .await?;
-                db::keys::advance(&mut *tx, r.id, "created", Some(&new_id), now, now).await?;
-                let event = self.step_event("key_created", r, Some(&new_id), now);
-                db::audit::append(&mut tx, &[event]).await?;
-                tx.commit().await?;
+                let store = KeyChange::Store {
+                    access_key_id: &new_id,
+                    sealed: &sealed,
+                };
+                self.record(r, &[store], RotationStep::Created, Some(&new_id), now, now)
+                    .await?;
             }
-            "created" => {
-                let new_id = r.new_key_id.clone().unwrap_or_default();
+            RotationStep::Created => {
                 let key = db::keys::find(&self.pool, &new_id).await?.ok_or_else(|| {
                     StepError::Other(format!("new key {} is not stored", mask(&new_id)))
                 })?;
@@ -173,71 +182,114 @@ impl Rotator {
                     .open(&key.sealed_secret, &new_id)
                     .map_err(|e| StepError::Other(e.to_string()))?;
                 if let Err(e) = self.admin.check_key(&new_id, &secret).await {
-                    if r.attempts + 1 >= MAX_VERIFY_ATTEMPTS {
-                        // Never accepted: remove it and keep the old key, as if nothing happened.
-                        self.admin.delete_key(user, &new_id).await?;
-                        let mut tx = self.pool.begin().await?;
-                        db::keys::set_state(&mut *tx, &new_id, "deleted", now).await?;
-                        db::keys::advance(&mut *tx, r.id, "failed", None, now, now).await?;
-                        let event = self.step_event("key_rotation_failed", r, Some(&new_id), now);
-                        db::audit::append(&mut tx, &[event]).await?;
-                        tx.commit().await?;
-                        return Ok(());
+                    if r.attempts + 1 < MAX_VERIFY_ATTEMPTS {
+                        return Err(e.into());
                     }
-                    return Err(e.into());
+                    // Never accepted: remove it and keep the old key, as if nothing happened.
+                    self.admin.delete_key(user, &new_id).await?;
+                    let deleted = KeyChange::Set(&new_id, KeyState::Deleted);
+                    self.record(r, &[deleted], RotationStep::Failed, None, now, now)
+                        .await?;
+                    return Ok(());
                 }
-                let mut tx = self.pool.begin().await?;
-                db::keys::advance(&mut *tx, r.id, "verified", None, now, now).await?;
-                let event = self.step_event("key_verified", r, Some(&new_id), now);
-                db::audit::append(&mut tx, &[event]).await?;
-                tx.commit().await?;
+                self.record(r, &[], RotationStep::Verified, None, now, now)
+                    .await?;
             }
-            "verified" => {
-                let new_id = r.new_key_id.clone().unwrap_or_default();
-                let mut tx = self.pool.begin().await?;
-                if !old.is_empty() {
-                    db::keys::set_state(&mut *tx, &old, "retiring", now).await?;
-                }
-                db::keys::set_state(&mut *tx, &new_id, "active", now).await?;
-                db::keys::notify_changed(&mut *tx, &self.identity.name).await?;
+            RotationStep::Verified => {
+                let changes: Vec<_> = old_changed(KeyState::Retiring)
+                    .into_iter()
+                    .chain([
+                        KeyChange::Set(&new_id, KeyState::Active),
+                        KeyChange::Announce,
+                    ])
+                    .collect();
                 let due = now + self.identity.deactivate_after;
-                db::keys::advance(&mut *tx, r.id, "activated", None, now, due).await?;
-                let event = self.step_event("key_activated", r, Some(&new_id), now);
-                db::audit::append(&mut tx, &[event]).await?;
-                tx.commit().await?;
+                self.record(r, &changes, RotationStep::Activated, None, now, due)
+                    .await?;
                 if let Err(e) = self.keys.reload(&self.pool).await {
                     tracing::warn!(error = %e, "reloading keys after activation failed");
                 }
             }
-            "activated" => {
-                if !old.is_empty() {
-                    self.admin.deactivate_key(user, &old).await?;
+            RotationStep::Activated => {
+                if let Some(old) = old {
+                    self.admin.deactivate_key(user, old).await?;
                 }
-                let mut tx = self.pool.begin().await?;
-                if !old.is_empty() {
-                    db::keys::set_state(&mut *tx, &old, "inactive", now).await?;
-                }
+                let changes: Vec<_> = old_changed(KeyState::Inactive).into_iter().collect();
                 let due = now + self.identity.delete_after;
-                db::keys::advance(&mut *tx, r.id, "deactivated", None, now, due).await?;
-                let event = self.step_event("key_deactivated", r, Some(&old), now);
-                db::audit::append(&mut tx, &[event]).await?;
-                tx.commit().await?;
+                self.record(r, &changes, RotationStep::Deactivated, None, now, due)
+                    .await?;
             }
-            "deactivated" => {
-                if !old.is_empty() {
-                    self.admin.delete_key(user, &old).await?;
+            RotationStep::Deactivated => {
+                if let Some(old) = old {
+                    self.admin.delete_key(user, old).await?;
                 }
-                let mut tx = self.pool.begin().await?;
-                if !old.is_empty() {
-                    db::keys::set_state(&mut *tx, &old, "deleted", now).await?;
-                }
-                db::keys::advance(&mut *tx, r.id, "done", None, now, now).await?;
-                let event = self.step_event("key_rotated", r, r.new_key_id.as_deref(), now);
-                db::audit::append(&mut tx, &[event]).await?;
-                tx.commit().await?;
+                let changes: Vec<_> = old_changed(KeyState::Deleted).into_iter().collect();
+                self.record(r, &changes, RotationStep::Done, None, now, now)
+                    .await?;
             }
-            other => return Err(StepError::Other(format!("unknown rotation step `{other}`"))),
+            RotationStep::Done | RotationStep::Failed => {
+                return Err(StepError::Other(format!(
+                    "rotation {} has already finished ({})",
+                    r.id, r.step
+                )))
+            }
         }
+        Ok(())
+    }
+
+    /// Records a completed step in one transaction: the key changes it made, the rotation moved
+    /// on to `next` (due at `due`), and the step's audit event, so a crash can lose none of them
+    /// without the others.
+    async fn record(
+        &self,
+        r: &Rotation,
+        changes: &[KeyChange<'_>],
+        next: RotationStep,
+        new_key: Option<&str>,
+        now: OffsetDateTime,
+        due: OffsetDateTime,
+    ) -> Result<(), StepError> {
+        let mut tx = self.pool.begin().await?;
+        for change in changes {
+            match *change {
+                KeyChange::Store {
+                    access_key_id,
+                    sealed,
+                } => {
+                    let (identity, master) = (&self.identity.name, self.keys.master().id());
+                    db::keys::insert(
+                        &mut *tx,
+                        access_key_id,
+                        identity,
+                        sealed,
+                        master,
+                        KeyState::Pending,
+                        now,
+                    )
+                    .await?
+                }
+                KeyChange::Set(key, state) => {
+                    db::keys::set_state(&mut *tx, key, state, now).await?
+                }
+                KeyChange::Announce => {
+                    db::keys::notify_changed(&mut *tx, &self.identity.name).await?
+                }
+            }
+        }
+        db::keys::advance(&mut *tx, r.id, next, new_key, now, due).await?;
+        let (action, key) = match next {
+            RotationStep::Created => ("key_created", new_key),
+            RotationStep::Verified => ("key_verified", r.new_key_id.as_deref()),
+            RotationStep::Activated => ("key_activated", r.new_key_id.as_deref()),
+            RotationStep::Deactivated => ("key_deactivated", r.old_key_id.as_deref()),
+            RotationStep::Done => ("key_rotated", r.new_key_id.as_deref()),
+            RotationStep::Failed => ("key_rotation_failed", r.new_key_id.as_deref()),
+            // No step leads back to the start.
+            RotationStep::Start => ("key_rotation_started", None),
+        };
+        let event = self.step_event(action, r, key, now);
+        db::audit::append(&mut tx, &[event]).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -252,7 +304,7 @@ impl Rotator {
             if !extra.active
                 || db::keys::find(&self.pool, &extra.access_key_id)
                     .await?
-                    .is_none_or(|k| k.state != "active")
+                    .is_none_or(|k| k.state != KeyState::Active)
             {
                 self.admin
                     .delete_key(&self.identity.iam_user, &extra.access_key_id)
@@ -261,7 +313,8 @@ impl Rotator {
                     .await?
                     .is_some()
                 {
-                    db::keys::set_state(&self.pool, &extra.access_key_id, "deleted", now).await?;
+                    db::keys::set_state(&self.pool, &extra.access_key_id, KeyState::Deleted, now)
+                        .await?;
                 }
                 let event = self
                     .base("key_extra_deleted", Outcome::Success, now)
@@ -284,7 +337,7 @@ impl Rotator {
             .base("key_rotation_failure", Outcome::Failure, now)
             .reason(e.to_string())
             .detail("rotation", r.id)
-            .detail("step", &r.step)
+            .detail("step", r.step.as_str())
             .detail("attempt", r.attempts + 1)
             .detail("retry_at", next.to_string());
         let mut tx = self.pool.begin().await?;

@@ -59,7 +59,7 @@ pub async fn keys(
             active_key: active.as_ref().map(|k| mask(&k.access_key_id)),
             key_age_seconds: since.map(|s| (now - s).whole_seconds().max(0) as u64),
             rotation_enabled: identity.rotate,
-            last_rotation_step: last.as_ref().map(|l| l.step.clone()),
+            last_rotation_step: last.as_ref().map(|l| l.step.as_str().to_owned()),
             last_rotation_started: last.as_ref().map(|l| rfc3339(l.started_at)),
             last_rotation_finished: last.as_ref().and_then(|l| l.finished_at.map(rfc3339)),
             last_error: last.as_ref().and_then(|l| l.last_error.clone()),

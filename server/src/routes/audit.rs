@@ -18,13 +18,14 @@ use crate::{
     audit::{
         chain::{format_time, AuditRow},
         filter::{Filter, FilterParams},
-        verify, AuditEvent, Outcome,
+        AuditEvent, Outcome,
     },
     auth::{Admin, Attempt},
     clock, db,
     error::ApiError,
     request_meta::RequestMeta,
     state::AppState,
+    trail,
 };
 
 /// `GET /v1/audit`.
@@ -186,7 +187,7 @@ pub async fn verify(
         number("from_seq", &p.from_seq)?,
         number("to_seq", &p.to_seq)?,
     );
-    let report = verify::verify(&state.db, from, to).await?;
+    let report = trail::verify::verify(&state.db, from, to).await?;
     let outcome = if report.ok {
         Outcome::Success
     } else {

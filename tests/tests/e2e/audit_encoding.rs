@@ -5,12 +5,12 @@
 use vault_e2e::TestApp;
 use vault_server::audit::{
     chain::{jsonb, link, seal_after, v1, AuditRow},
-    verify::verify_in_parts,
     AuditEvent, Outcome,
 };
 use vault_server::db::audit as audit_db;
 use vault_server::principal::PrincipalKind;
 use vault_server::request_meta::RequestMeta;
+use vault_server::trail::verify::verify_in_parts;
 
 /// Events whose fields Postgres could print differently from a naive encoder: every kind of
 /// JSON value, keys of mixed lengths, escapes, non-ASCII text, empty and NULL fields, times at

@@ -4,8 +4,8 @@
 use std::time::Duration;
 use vault_e2e::audit_seed::{self, Seeder};
 use vault_e2e::{database::TestDatabase, env::TestEnv, poll, TestApp};
-use vault_server::audit::retention::prune_once;
 use vault_server::clock;
+use vault_server::trail::retention::prune_once;
 
 const DAY: Duration = Duration::from_secs(86_400);
 
@@ -158,7 +158,7 @@ async fn an_event_newer_than_the_cutoff_is_never_pruned_even_when_older_ones_fol
         (101..=172).collect::<Vec<_>>(),
         "the newer event at 101 and everything after it stay, plus the checkpoint event at 172"
     );
-    let report = vault_server::audit::verify::verify(&pool, None, None)
+    let report = vault_server::trail::verify::verify(&pool, None, None)
         .await
         .unwrap();
     assert!(report.ok && report.from_checkpoint, "{report:#?}");

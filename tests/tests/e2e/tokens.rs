@@ -318,3 +318,72 @@ async fn a_token_of_another_deployment_sharing_the_database_is_refused() {
 
     assert_token_refused(&other, &token, "token issued for another public URL").await;
 }
+
+/// The kids the JWKS of `app` publishes.
+async fn published_kids(app: &TestApp) -> Vec<String> {
+    let jwks: serde_json::Value = app
+        .http
+        .get(app.endpoint("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .expect("JWKS");
+    jwks["keys"]
+        .as_array()
+        .expect("a key list")
+        .iter()
+        .map(|k| k["kid"].as_str().expect("kid").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_stopped_replica_publishes_its_signing_key_only_as_long_as_its_last_token_lives() {
+    let mut app = TestApp::builder().access_token_ttl("2s").spawn().await;
+    let other = TestApp::builder()
+        .access_token_ttl("2s")
+        .sharing_database_of(&app)
+        .spawn()
+        .await;
+    let token = app.oauth().login("alice").await.access_token;
+    let (header, _) = jwt::decode_unverified(&token);
+    let kid = header["kid"].as_str().expect("kid").to_owned();
+    assert!(
+        published_kids(&other).await.contains(&kid),
+        "precondition: the other replica publishes the key"
+    );
+    let retire_at = |pool: sqlx::PgPool, kid: String| async move {
+        sqlx::query_scalar::<_, time::OffsetDateTime>(
+            "SELECT retire_at FROM signing_keys WHERE kid = $1",
+        )
+        .bind(kid)
+        .fetch_one(&pool)
+        .await
+        .expect("the key's row")
+    };
+    let planned = retire_at(app.db.clone(), kid.clone()).await;
+
+    let stopped_at = time::OffsetDateTime::now_utc();
+    app.stop_server().await;
+
+    let retired = retire_at(app.db.clone(), kid.clone()).await;
+    assert!(
+        retired < planned - time::Duration::hours(23),
+        "a key retired at shutdown keeps its day-long life: {retired} (was {planned})"
+    );
+    assert!(
+        retired <= stopped_at + time::Duration::seconds(2 + 5 + 5),
+        "the key outlives its last token (2 s) and the leeway (5 s): {retired}, stopped {stopped_at}"
+    );
+    vault_e2e::poll::until(
+        "the other replica to stop publishing the retired key",
+        std::time::Duration::from_secs(30),
+        || async { (!published_kids(&other).await.contains(&kid)).then_some(()) },
+    )
+    .await;
+    assert!(
+        !published_kids(&other).await.is_empty(),
+        "the other replica still publishes its own key"
+    );
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 use sqlx::PgPool;
 use time::OffsetDateTime;
 
-use super::AuditEvent;
+use crate::audit::AuditEvent;
 use crate::db::{self, audit::Pruned};
 
 /// One pruning pass: everything older than `now - retention` goes, and an `audit_prune` event

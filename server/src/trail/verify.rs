@@ -14,7 +14,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 use vault_api::audit::{BrokenLink, VerifyReport};
 
-use super::chain::{link, v2, GENESIS};
+use crate::audit::chain::{link, v2, GENESIS};
 use crate::db::{self, DbError};
 
 mod copy;

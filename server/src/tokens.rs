@@ -99,6 +99,15 @@ impl TokenService {
         Ok(())
     }
 
+    /// Stops publishing this replica's key for longer than its last token can live: called at
+    /// shutdown, when the private half is about to vanish and nothing new will be signed.
+    pub async fn retire(&self, now: OffsetDateTime) -> Result<(), DbError> {
+        let kid = self.current.read().expect("lock").kid.clone();
+        let last_valid = now + self.ttl + Duration::from_secs(LEEWAY_SECONDS);
+        db::signing_keys::retire(&self.db, &kid, last_valid).await?;
+        Ok(())
+    }
+
     async fn rotate(&self, now: OffsetDateTime) -> Result<(), DbError> {
         let rng = ring::rand::SystemRandom::new();
         let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).expect("the OS random source works");

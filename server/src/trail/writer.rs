@@ -5,7 +5,7 @@
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 
-use super::AuditEvent;
+use crate::audit::AuditEvent;
 use crate::db::{self, DbError};
 
 /// Most events committed in one transaction.
@@ -82,7 +82,7 @@ async fn commit(
             Some(h) => h,
             None => db::audit::head(pool).await?,
         };
-        let rows = super::chain::seal_after(events, seq, hash.clone());
+        let rows = crate::audit::chain::seal_after(events, seq, hash.clone());
         if db::audit::append_if_head(pool, &rows, seq, &hash).await? {
             let last = rows.last().expect("a batch is never empty");
             *head = Some((last.chain_seq, last.hash.clone()));
