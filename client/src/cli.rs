@@ -141,7 +141,7 @@ where
     Fut: std::future::Future<Output = anyhow::Result<T>>,
 {
     let (server, store) = globals.open()?;
-    crate::runtime()?.block_on(command(server, store))
+    crate::runtime::single_threaded()?.block_on(command(server, store))
 }
 
 #[cfg(test)]

@@ -120,7 +120,7 @@ pub fn obtain(
     let env = ci::process_env;
     if let Some(source) = ci::detect(&globals.ci, &env)? {
         let server = globals.server_url()?;
-        return crate::runtime()?.block_on(fetch_for_ci(
+        return crate::runtime::single_threaded()?.block_on(fetch_for_ci(
             &server,
             &globals.ci,
             &source,
@@ -150,7 +150,8 @@ pub fn obtain_with_login(
     if ci::in_ci(env) && store.get(TOKENS_KEY)?.is_none() {
         return Err(ci::no_token_error(env));
     }
-    let session = crate::runtime()?.block_on(fetch_with_login(server, store, profile, duration))?;
+    let session = crate::runtime::single_threaded()?
+        .block_on(fetch_with_login(server, store, profile, duration))?;
     if let Err(e) = save(store, duration, &session) {
         eprintln!(
             "warning: could not cache the session: {}",

@@ -22,6 +22,6 @@ pub struct Cmd {
 impl Cmd {
     pub fn run(self, globals: &Globals) -> anyhow::Result<()> {
         let session = session::obtain(globals, &self.profile, self.duration)?;
-        crate::print_out(&render(&session, Format::Json)?)
+        crate::output::print_out(&render(&session, Format::Json)?)
     }
 }

@@ -34,7 +34,7 @@ pub enum Format {
 impl Cmd {
     pub fn run(self, globals: &Globals) -> anyhow::Result<()> {
         let session = session::obtain(globals, &self.profile, self.duration)?;
-        crate::print_out(&render(&session, self.format)?)
+        crate::output::print_out(&render(&session, self.format)?)
     }
 }
 

@@ -26,7 +26,7 @@ impl Cmd {
             eprintln!("No profiles are available to you on {server}.");
             return Ok(());
         }
-        crate::print_out(&table(&list.profiles))
+        crate::output::print_out(&table(&list.profiles))
     }
 }
 

@@ -27,7 +27,7 @@ impl Cmd {
             who.groups.join(", ")
         };
         let admin = if who.is_admin { "yes" } else { "no" };
-        crate::print_out(&format!(
+        crate::output::print_out(&format!(
             "{}\n  kind:    {}\n  groups:  {groups}\n  admin:   {admin}\n  server:  {server}\n  session: {}\n",
             who.display, who.kind, who.session_id
         ))

@@ -38,13 +38,13 @@ impl Cmd {
         if self.json {
             let mut text = serde_json::to_string_pretty(&keys)?;
             text.push('\n');
-            return crate::print_out(&text);
+            return crate::output::print_out(&text);
         }
         if keys.is_empty() {
             eprintln!("The server lists no identities.");
             return Ok(());
         }
-        crate::print_out(&table(&keys))
+        crate::output::print_out(&table(&keys))
     }
 }
 

@@ -31,7 +31,7 @@ impl Cmd {
             eprintln!("No rotation was started: the server lists no identities.");
             return Ok(());
         }
-        crate::print_out(&started(&answer))?;
+        crate::output::print_out(&started(&answer))?;
         eprintln!("hint: `vault admin keys` shows its progress");
         Ok(())
     }

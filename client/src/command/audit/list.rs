@@ -77,7 +77,7 @@ impl Cmd {
         } else {
             table(&events)
         };
-        if crate::write_out(&text)? && more {
+        if crate::output::write_out(&text)? && more {
             eprintln!(
                 "More events match than the {} shown: raise --limit, narrow the filters, or run `vault audit export` for all of them.",
                 events.len()
@@ -101,7 +101,7 @@ impl Cmd {
         for event in &backlog {
             text.push_str(&printer.event(event)?);
         }
-        if !crate::write_out(&text)? {
+        if !crate::output::write_out(&text)? {
             return Ok(());
         }
         if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
@@ -150,7 +150,7 @@ impl Cmd {
                     last = event.chain_seq;
                 }
             }
-            if !text.is_empty() && !crate::write_out(&text)? {
+            if !text.is_empty() && !crate::output::write_out(&text)? {
                 return Ok(());
             }
             after = match page.next_cursor {

@@ -78,7 +78,7 @@ impl Cmd {
             .await
             .context("verifying the audit log")?;
         let (verdict, intact) = verdict(&report);
-        crate::print_out(&verdict)?;
+        crate::output::print_out(&verdict)?;
         let mut anchors_hold = true;
         for anchor in &self.anchor {
             let line = if anchor.pruned_from(&report) {
@@ -95,7 +95,7 @@ impl Cmd {
                 anchors_hold &= holds;
                 line
             };
-            crate::print_out(&line)?;
+            crate::output::print_out(&line)?;
         }
         if intact && anchors_hold {
             return Ok(ExitCode::SUCCESS);
