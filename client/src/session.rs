@@ -144,7 +144,7 @@ pub fn obtain_with_login(
     duration: Option<u32>,
     env: ci::Env<'_>,
 ) -> anyhow::Result<CachedSession> {
-    if let Some(session) = load_fresh(store, profile, duration, crate::clock::now())? {
+    if let Some(session) = load_fresh(store, profile, duration, crate::clock::now_unix())? {
         return Ok(session);
     }
     if ci::in_ci(env) && store.get(TOKENS_KEY)?.is_none() {

@@ -142,7 +142,7 @@ impl<'a> Authenticator<'a> {
         let tokens = load(store)
             .await?
             .ok_or_else(|| not_logged_in(self.http.server()))?;
-        if tokens.access_is_fresh(crate::clock::now()) {
+        if tokens.access_is_fresh(crate::clock::now_unix()) {
             return Ok(tokens.access_token);
         }
         self.refresh(store, &tokens.access_token).await
@@ -189,7 +189,7 @@ impl<'a> Authenticator<'a> {
         let lock = store.blocking(|s| lock_refresh(s.dir())).await?;
         let server = self.http.server();
         let tokens = load(store).await?.ok_or_else(|| not_logged_in(server))?;
-        let now = crate::clock::now();
+        let now = crate::clock::now_unix();
         if tokens.access_token != stale_access && tokens.access_is_fresh(now) {
             return Ok(tokens.access_token);
         }

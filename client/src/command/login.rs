@@ -38,7 +38,7 @@ impl Cmd {
             &meta.token_endpoint,
             &meta.revocation_endpoint,
             answer,
-            crate::clock::now(),
+            crate::clock::now_unix(),
         );
         let access = tokens.access_token.clone();
         let previous = auth::load(&store).await.ok().flatten();

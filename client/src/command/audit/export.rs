@@ -5,7 +5,6 @@ use std::io::{ErrorKind, IsTerminal, Write};
 use std::time::Duration;
 
 use anyhow::Context;
-use time::OffsetDateTime;
 
 use super::{endpoint, Filters};
 use crate::auth::Authenticator;
@@ -27,7 +26,7 @@ pub struct Cmd {
 
 impl Cmd {
     pub async fn run(self, http: &Http, auth: &Authenticator<'_>) -> anyhow::Result<()> {
-        self.filters.check(OffsetDateTime::now_utc())?;
+        self.filters.check(crate::clock::now())?;
         let url = endpoint(http.server(), "v1/audit/export", &self.filters.query());
         let resp = auth
             .call(|token| {

@@ -58,7 +58,7 @@ pub struct Cmd {
 
 impl Cmd {
     pub async fn run(self, http: &Http, auth: &Authenticator<'_>) -> anyhow::Result<()> {
-        self.filters.check(OffsetDateTime::now_utc())?;
+        self.filters.check(crate::clock::now())?;
         if self.follow {
             return self.follow(http, auth).await;
         }

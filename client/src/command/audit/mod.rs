@@ -133,7 +133,7 @@ impl Filters {
 /// Checks a `--since`/`--until` value the way the server reads it (RFC 3339, or a span back from
 /// now) and hands it back unchanged: the server resolves it (clap value parser).
 pub fn parse_when(text: &str) -> Result<String, String> {
-    if resolve(text, OffsetDateTime::now_utc()).is_some() {
+    if resolve(text, crate::clock::now()).is_some() {
         return Ok(text.to_owned());
     }
     let example = if looks_like_a_date(text) {
