@@ -12,6 +12,7 @@ pub mod config;
 pub mod duration;
 pub mod env;
 pub mod error;
+pub mod globals;
 pub mod http;
 pub mod output;
 pub mod runtime;

@@ -10,9 +10,9 @@ use vault_api::{Credentials, CredentialsRequest, ProfileList};
 
 use crate::auth::ci::{self, CiFlags, CiSource};
 use crate::auth::{Authenticator, TOKENS_KEY};
-use crate::cli::Globals;
 use crate::config::ServerUrl;
 use crate::error::UserError;
+use crate::globals::Globals;
 use crate::http::Http;
 use crate::store::Store;
 

@@ -2,9 +2,9 @@
 
 use clap::Parser;
 
-use crate::cli::Globals;
 use crate::command::export::{render, Format};
 use crate::duration::parse_duration_seconds;
+use crate::globals::Globals;
 use crate::session;
 
 /// Print credentials as the JSON document `credential_process` expects (Version 1).

@@ -6,10 +6,10 @@ use std::process::{Command, ExitCode};
 
 use clap::Parser;
 
-use crate::cli::Globals;
 use crate::duration::parse_duration_seconds;
 use crate::env::{self, AWS_VAULT};
 use crate::error::UserError;
+use crate::globals::Globals;
 use crate::session;
 
 /// Run a command (default: your shell) with a profile's AWS credentials in its environment.

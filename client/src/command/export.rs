@@ -2,9 +2,9 @@
 
 use clap::{Parser, ValueEnum};
 
-use crate::cli::Globals;
 use crate::duration::parse_duration_seconds;
 use crate::env::credential_vars;
+use crate::globals::Globals;
 use crate::session::{self, CachedSession};
 
 /// Print a profile's AWS credentials in a format other tools read.
