@@ -151,6 +151,6 @@ mod tests {
             err.to_string(),
             "already inside `vault exec` for profile prod"
         );
-        assert!(crate::error::hint(&err).is_some_and(|h| h.contains("AWS_VAULT")));
+        assert!(crate::error::hint(&err, &[]).is_some_and(|h| h.contains("AWS_VAULT")));
     }
 }

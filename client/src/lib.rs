@@ -26,6 +26,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// The error types of other layers whose hints [`main`] prints.
+const HINTS: &[error::HintOf] = &[error::hint_of::<http::ApiError>];
+
 /// Runs the command line and turns any error into `Error: …` / `hint: …` and an exit code.
 pub fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
@@ -39,8 +42,46 @@ pub fn main() -> ExitCode {
     match cli.run() {
         Ok(code) => code,
         Err(err) => {
-            error::report(&err);
+            error::report(&err, HINTS);
             ExitCode::from(error::exit_code(&err))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
+
+    #[test]
+    fn an_http_errors_hint_is_printed_under_added_context() {
+        let err = Err::<(), _>(http::ApiError::Unauthorized {
+            message: "token expired".into(),
+        })
+        .context("listing profiles")
+        .unwrap_err();
+        assert_eq!(error::hint(&err, HINTS), Some("run `vault login`"));
+        assert_eq!(error::one_line(&err), "listing profiles: token expired");
+    }
+
+    #[test]
+    fn the_outermost_hint_wins_and_an_http_errors_is_found_inside_a_user_error() {
+        let err: anyhow::Error = error::UserError::wrap(
+            "the export was cut off",
+            http::ApiError::Unauthorized {
+                message: "no".into(),
+            },
+        )
+        .hint("run the export again")
+        .into();
+        assert_eq!(error::hint(&err, HINTS), Some("run the export again"));
+        let bare: anyhow::Error = error::UserError::wrap(
+            "fetching credentials",
+            http::ApiError::Unauthorized {
+                message: "no".into(),
+            },
+        )
+        .into();
+        assert_eq!(error::hint(&bare, HINTS), Some("run `vault login`"));
     }
 }

@@ -82,6 +82,6 @@ mod tests {
             err.to_string().starts_with("running in CI (CI=true)"),
             "{err}"
         );
-        assert!(crate::error::hint(&err).is_some_and(|h| h.contains("--device")));
+        assert!(crate::error::hint(&err, &[]).is_some_and(|h| h.contains("--device")));
     }
 }

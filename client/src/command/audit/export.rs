@@ -180,7 +180,9 @@ mod tests {
                 .starts_with("the export was cut off after 1 events"),
             "{err:#}"
         );
-        assert!(crate::error::hint(&err).unwrap().contains("incomplete"));
+        assert!(crate::error::hint(&err, &[])
+            .unwrap()
+            .contains("incomplete"));
         assert!(out.starts_with(b"{\"a\":1}\n"));
     }
 

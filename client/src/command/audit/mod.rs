@@ -345,7 +345,7 @@ mod tests {
         .into();
         let err = explain(err, &server());
         assert_eq!(err.to_string(), "only admins may read the audit log");
-        let hint = crate::error::hint(&err).unwrap();
+        let hint = crate::error::hint(&err, &[]).unwrap();
         assert!(hint.contains("admin groups"), "{hint}");
     }
 
