@@ -1,7 +1,7 @@
 //! `vault`, the team-vault command line: logs a person in to the team-vault server and hands AWS
-//! sessions to programs, with aws-vault's commands (`exec`, `export`, `credential-process`, …).
+//! credentials to programs, with aws-vault's commands (`exec`, `export`, `credential-process`, …).
 //!
-//! The warm path (`vault exec` with a cached session) reads one store entry and `exec`s: no async
+//! The warm path (`vault exec` with cached credentials) reads one store entry and `exec`s: no async
 //! runtime, HTTP client or token handling is set up unless the cache cannot answer.
 
 pub mod auth;
@@ -9,6 +9,7 @@ pub mod cli;
 pub mod clock;
 pub mod command;
 pub mod config;
+pub mod credentials;
 pub mod duration;
 pub mod env;
 pub mod error;
@@ -16,7 +17,6 @@ pub mod globals;
 pub mod http;
 pub mod output;
 pub mod runtime;
-pub mod session;
 pub mod store;
 pub mod table;
 #[cfg(test)]

@@ -55,11 +55,11 @@ pub fn endpoint(url: &str) -> anyhow::Result<Url> {
     Url::parse(url).with_context(|| format!("the server advertised an invalid endpoint `{url}`"))
 }
 
-/// Stores a new login, first dropping sessions cached under the previous one.
+/// Stores a new login, first dropping credentials cached under the previous one.
 pub async fn save_login(store: &Store, tokens: Tokens) -> anyhow::Result<()> {
     store
         .blocking(move |s| {
-            crate::session::forget_all(s)?;
+            crate::credentials::cache::forget_all(s)?;
             s.put_json(TOKENS_KEY, &tokens)?;
             s.remember_backend()
         })
@@ -67,11 +67,11 @@ pub async fn save_login(store: &Store, tokens: Tokens) -> anyhow::Result<()> {
         .context("saving the login")
 }
 
-/// Removes the login and every cached session.
+/// Removes the login and all cached credentials.
 pub async fn forget_login(store: &Store) -> anyhow::Result<()> {
     store
         .blocking(|s| {
-            crate::session::forget_all(s)?;
+            crate::credentials::cache::forget_all(s)?;
             s.delete(TOKENS_KEY)
         })
         .await

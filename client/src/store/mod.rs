@@ -1,4 +1,4 @@
-//! Where tokens and cached sessions live: the OS keyring when there is one, else private files.
+//! Where tokens and cached credentials live: the OS keyring when there is one, else private files.
 //!
 //! Everything is kept per server URL, so logins to two servers never mix. Values are JSON text.
 
