@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use url::Url;
-use vault_api::{TokenResponse, CLI_CLIENT_ID, GRANT_TOKEN_EXCHANGE};
+use vault_api::{TokenResponse, CLI_CLIENT_ID, GRANT_TOKEN_EXCHANGE, TOKEN_TYPE_JWT};
 
 use crate::error::UserError;
 use crate::http::{ApiError, Http};
@@ -36,8 +36,6 @@ pub const GITHUB_TOKEN_VAR: &str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
 pub const DEFAULT_TOKEN_VAR: &str = "VAULT_ID_TOKEN";
 /// The audience asked for when neither `--ci-audience` nor `VAULT_CI_AUDIENCE` says otherwise.
 pub const DEFAULT_AUDIENCE: &str = "team-vault";
-/// RFC 8693 `subject_token_type` of a JWT.
-pub const TOKEN_TYPE_JWT: &str = "urn:ietf:params:oauth:token-type:jwt";
 /// A token file larger than this is not a token.
 const MAX_TOKEN_BYTES: u64 = 64 * 1024;
 /// Attempts at GitHub's token endpoint (transport errors, 429 and 5xx are retried).
