@@ -15,12 +15,7 @@ pub struct Cmd {}
 impl Cmd {
     pub async fn run(self, server: ServerUrl, store: Store) -> anyhow::Result<()> {
         let http = Http::new(&server)?;
-        let who: WhoAmI = Authenticator::new(&http, &store)
-            .call(|token| {
-                let http = &http;
-                async move { http.get("v1/whoami", Some(&token)).await }
-            })
-            .await?;
+        let who: WhoAmI = Authenticator::new(&http, &store).get("v1/whoami").await?;
         let groups = if who.groups.is_empty() {
             "(none)".to_owned()
         } else {

@@ -6,7 +6,6 @@ use vault_api::admin::KeyStatus;
 
 use crate::auth::Authenticator;
 use crate::command::audit::list::{cell, display_time};
-use crate::http::Http;
 
 const HEADER: [&str; 7] = [
     "IDENTITY",
@@ -30,9 +29,9 @@ pub struct Cmd {
 }
 
 impl Cmd {
-    pub async fn run(self, http: &Http, auth: &Authenticator<'_>) -> anyhow::Result<()> {
+    pub async fn run(self, auth: &Authenticator<'_>) -> anyhow::Result<()> {
         let keys: Vec<KeyStatus> = auth
-            .call(|token| async move { http.get("v1/admin/keys", Some(&token)).await })
+            .get("v1/admin/keys")
             .await
             .context("reading the server's keys")?;
         if self.json {

@@ -32,8 +32,8 @@ impl Cmd {
         let http = Http::new(&server)?;
         let auth = Authenticator::new(&http, &store);
         let result = match self.action {
-            Action::Keys(cmd) => cmd.run(&http, &auth).await,
-            Action::Rotate(cmd) => cmd.run(&http, &auth).await,
+            Action::Keys(cmd) => cmd.run(&auth).await,
+            Action::Rotate(cmd) => cmd.run(&auth).await,
         };
         result.map_err(|err| explain(err, &server))
     }

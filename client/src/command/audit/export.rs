@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use super::{endpoint, Filters};
+use super::Filters;
 use crate::auth::Authenticator;
 use crate::error::UserError;
 use crate::http::Http;
@@ -27,12 +27,8 @@ pub struct Cmd {
 impl Cmd {
     pub async fn run(self, http: &Http, auth: &Authenticator<'_>) -> anyhow::Result<()> {
         self.filters.check(crate::clock::now())?;
-        let url = endpoint(http.server(), "v1/audit/export", &self.filters.query());
         let resp = auth
-            .call(|token| {
-                let url = url.clone();
-                async move { http.open(url, &token, EXPORT_TIMEOUT).await }
-            })
+            .open("v1/audit/export", &self.filters.query(), EXPORT_TIMEOUT)
             .await
             .context("exporting the audit log")?;
         check_content_type(resp.headers().get(reqwest::header::CONTENT_TYPE))?;

@@ -8,10 +8,9 @@ use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 use vault_api::audit::{AuditEventView, AuditPage};
 
-use super::{endpoint, is_transient, Filters};
+use super::{is_transient, Filters};
 use crate::auth::Authenticator;
 use crate::error::one_line;
-use crate::http::Http;
 use crate::table::Columns;
 
 /// The server's largest page (`limit` 1..=1000).
@@ -57,12 +56,12 @@ pub struct Cmd {
 }
 
 impl Cmd {
-    pub async fn run(self, http: &Http, auth: &Authenticator<'_>) -> anyhow::Result<()> {
+    pub async fn run(self, auth: &Authenticator<'_>) -> anyhow::Result<()> {
         self.filters.check(crate::clock::now())?;
         if self.follow {
-            return self.follow(http, auth).await;
+            return self.follow(auth).await;
         }
-        let (events, more) = newest(http, auth, &self.filters, self.limit).await?;
+        let (events, more) = newest(auth, &self.filters, self.limit).await?;
         if events.is_empty() {
             let which = if self.filters.is_empty() {
                 ""
@@ -88,8 +87,8 @@ impl Cmd {
 
     /// Prints the newest events oldest first, then long-polls for new ones until interrupted or
     /// until stdout's reader goes away. Transient failures are retried with a growing pause.
-    async fn follow(&self, http: &Http, auth: &Authenticator<'_>) -> anyhow::Result<()> {
-        let (mut backlog, _) = newest(http, auth, &self.filters, self.limit).await?;
+    async fn follow(&self, auth: &Authenticator<'_>) -> anyhow::Result<()> {
+        let (mut backlog, _) = newest(auth, &self.filters, self.limit).await?;
         backlog.reverse();
         let mut rows = vec![header()];
         rows.extend(backlog.iter().map(cells));
@@ -116,15 +115,8 @@ impl Cmd {
             let mut query = self.filters.query();
             query.push(("after", after.clone()));
             query.push(("wait", FOLLOW_WAIT_SECS.to_string()));
-            let url = endpoint(http.server(), "v1/audit/follow", &query);
             let answer = auth
-                .call(|token| {
-                    let url = url.clone();
-                    async move {
-                        http.get_url::<AuditPage>(url, &token, Some(FOLLOW_TIMEOUT))
-                            .await
-                    }
-                })
+                .get_query::<AuditPage>("v1/audit/follow", &query, Some(FOLLOW_TIMEOUT))
                 .await;
             let page = match answer {
                 Ok(page) => page,
@@ -164,7 +156,6 @@ impl Cmd {
 
 /// Up to `limit` matching events, newest first, fetched page by page; and whether more match.
 async fn newest(
-    http: &Http,
     auth: &Authenticator<'_>,
     filters: &Filters,
     limit: u32,
@@ -174,16 +165,9 @@ async fn newest(
     let mut cursor: Option<String> = None;
     loop {
         let want = (limit - events.len()).min(MAX_PAGE);
-        let url = endpoint(
-            http.server(),
-            "v1/audit",
-            &page_query(filters, want, cursor.as_deref()),
-        );
+        let query = page_query(filters, want, cursor.as_deref());
         let page: AuditPage = auth
-            .call(|token| {
-                let url = url.clone();
-                async move { http.get_url(url, &token, None).await }
-            })
+            .get_query("v1/audit", &query, None)
             .await
             .context("reading the audit log")?;
         let got = page.events.len();

@@ -11,12 +11,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-use url::Url;
 
 use crate::auth::Authenticator;
 use crate::config::ServerUrl;
 use crate::error::UserError;
-use crate::http::{self, ApiError, Http};
+use crate::http::{ApiError, Http};
 use crate::store::Store;
 
 /// Search the audit log (admins only): the newest events as a table, or --json lines; --follow
@@ -43,13 +42,9 @@ impl Cmd {
         let http = Http::new(&server)?;
         let auth = Authenticator::new(&http, &store);
         let result = match self.action {
-            Some(Action::Verify(cmd)) => cmd.run(&http, &auth).await,
+            Some(Action::Verify(cmd)) => cmd.run(&auth).await,
             Some(Action::Export(cmd)) => cmd.run(&http, &auth).await.map(|()| ExitCode::SUCCESS),
-            None => self
-                .list
-                .run(&http, &auth)
-                .await
-                .map(|()| ExitCode::SUCCESS),
+            None => self.list.run(&auth).await.map(|()| ExitCode::SUCCESS),
         };
         result.map_err(|err| explain(err, &server))
     }
@@ -165,11 +160,6 @@ fn looks_like_a_date(text: &str) -> bool {
         })
 }
 
-/// `{server}/{path}?{query}`.
-pub fn endpoint(server: &ServerUrl, path: &str, query: &[(&str, String)]) -> Url {
-    http::with_query(server.join(path), query)
-}
-
 /// Whether retrying later may help: the server unreachable, overloaded or restarting.
 pub fn is_transient(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
@@ -215,6 +205,11 @@ mod tests {
         ServerUrl::parse("https://vault.example.com").unwrap()
     }
 
+    /// The URL a request to `path` with `query` goes to (as `Authenticator::get_query` builds it).
+    fn endpoint(path: &str, query: &[(&str, String)]) -> url::Url {
+        crate::http::with_query(server().join(path), query)
+    }
+
     #[test]
     fn every_filter_flag_becomes_the_query_parameter_the_server_expects() {
         let cmd = parse(&[
@@ -237,7 +232,7 @@ mod tests {
             "--until",
             "24h",
         ]);
-        let url = endpoint(&server(), "v1/audit", &cmd.list.filters.query());
+        let url = endpoint("v1/audit", &cmd.list.filters.query());
         assert_eq!(
             url.as_str(),
             "https://vault.example.com/v1/audit?principal=alice%40example.com&action=credentials_issue\
@@ -252,7 +247,7 @@ mod tests {
         assert_eq!(cmd.list.filters.query(), [("profile", "dev".to_owned())]);
         assert!(parse(&[]).list.filters.is_empty());
         assert_eq!(
-            endpoint(&server(), "v1/audit/export", &[]).as_str(),
+            endpoint("v1/audit/export", &[]).as_str(),
             "https://vault.example.com/v1/audit/export"
         );
     }
@@ -260,7 +255,7 @@ mod tests {
     #[test]
     fn a_time_with_a_plus_offset_survives_the_query_string() {
         let cmd = parse(&["--since", "2024-05-01T09:00:00+02:00"]);
-        let url = endpoint(&server(), "v1/audit", &cmd.list.filters.query());
+        let url = endpoint("v1/audit", &cmd.list.filters.query());
         assert!(url
             .as_str()
             .ends_with("since=2024-05-01T09%3A00%3A00%2B02%3A00"));
