@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use super::Filters;
+use super::filters::Filters;
 use crate::auth::Authenticator;
 use crate::error::UserError;
 use crate::http::Http;

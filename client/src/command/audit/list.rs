@@ -8,9 +8,10 @@ use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 use vault_api::audit::{AuditEventView, AuditPage};
 
-use super::{is_transient, Filters};
+use super::filters::Filters;
 use crate::auth::Authenticator;
 use crate::error::one_line;
+use crate::http::ApiError;
 use crate::table::Columns;
 
 /// The server's largest page (`limit` 1..=1000).
@@ -152,6 +153,23 @@ impl Cmd {
             };
         }
     }
+}
+
+/// Whether retrying later may help: the server unreachable, overloaded or restarting.
+pub fn is_transient(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<ApiError>(),
+            Some(
+                ApiError::Unreachable { .. }
+                    | ApiError::Unavailable { .. }
+                    | ApiError::Status {
+                        status: 500 | 502 | 504,
+                        ..
+                    }
+            )
+        )
+    })
 }
 
 /// Up to `limit` matching events, newest first, fetched page by page; and whether more match.

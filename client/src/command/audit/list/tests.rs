@@ -146,3 +146,29 @@ fn the_limit_must_be_at_least_one() {
     assert!(super::super::Cmd::try_parse_from(["audit", "--limit", "0"]).is_err());
     assert!(super::super::Cmd::try_parse_from(["audit", "--follow", "--until", "1h"]).is_err());
 }
+
+#[test]
+fn only_an_unreachable_or_overloaded_server_is_worth_retrying() {
+    let status = |status| -> anyhow::Error {
+        ApiError::Status {
+            status,
+            code: None,
+            message: String::new(),
+        }
+        .into()
+    };
+    assert!(is_transient(&status(502)));
+    assert!(is_transient(
+        &ApiError::Unavailable {
+            message: "audit store down".into()
+        }
+        .into()
+    ));
+    assert!(!is_transient(&status(400)));
+    assert!(!is_transient(
+        &ApiError::Forbidden {
+            message: "no".into()
+        }
+        .into()
+    ));
+}
