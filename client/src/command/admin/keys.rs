@@ -5,7 +5,7 @@ use anyhow::Context;
 use vault_api::admin::KeyStatus;
 
 use crate::auth::Authenticator;
-use crate::command::audit::list::{cell, display_time};
+use crate::table::{self, cell, cell_or_dash, display_time};
 
 const HEADER: [&str; 7] = [
     "IDENTITY",
@@ -49,16 +49,14 @@ impl Cmd {
 
 /// The keys under a header row, in aligned columns.
 fn table(keys: &[KeyStatus]) -> String {
-    let mut rows = vec![HEADER.map(String::from).to_vec()];
+    let mut rows = vec![table::header(&HEADER)];
     rows.extend(keys.iter().map(cells));
-    crate::table::render(&rows)
+    table::render(&rows)
 }
 
 /// One identity's table cells: missing values as `-`, long ones cut short, all of them safe to
 /// print.
 fn cells(k: &KeyStatus) -> Vec<String> {
-    let or_dash =
-        |value: &Option<String>, max| value.as_deref().map_or("-".into(), |v| cell(v, max));
     let next_due = match &k.next_due {
         Some(due) => display_time(due),
         None if !k.rotation_enabled => "off".into(),
@@ -67,10 +65,10 @@ fn cells(k: &KeyStatus) -> Vec<String> {
     vec![
         cell(&k.identity, MAX_NAME),
         cell(&k.iam_user, MAX_NAME),
-        or_dash(&k.active_key, MAX_NAME),
+        cell_or_dash(k.active_key.as_deref(), MAX_NAME),
         k.key_age_seconds.map_or("-".into(), age),
         last_rotation(k),
-        or_dash(&k.last_error, MAX_ERROR),
+        cell_or_dash(k.last_error.as_deref(), MAX_ERROR),
         next_due,
     ]
 }

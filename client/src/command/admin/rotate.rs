@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use vault_api::admin::RotateResponse;
 
 use crate::auth::Authenticator;
-use crate::command::audit::list::cell;
+use crate::table::cell;
 
 /// Start a rotation now for one identity's key, or every identity's; `vault admin keys` follows it.
 #[derive(Debug, clap::Args)]

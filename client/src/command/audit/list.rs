@@ -4,15 +4,13 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use time::format_description::well_known::Rfc3339;
-use time::{OffsetDateTime, UtcOffset};
 use vault_api::audit::{AuditEventView, AuditPage};
 
 use super::filters::Filters;
 use crate::auth::Authenticator;
 use crate::error::one_line;
 use crate::http::ApiError;
-use crate::table::Columns;
+use crate::table::{self, cell, cell_or_dash, display_time, Columns};
 
 /// The server's largest page (`limit` 1..=1000).
 const MAX_PAGE: usize = 1000;
@@ -256,18 +254,16 @@ fn json_lines(events: &[AuditEventView]) -> anyhow::Result<String> {
 fn table(events: &[AuditEventView]) -> String {
     let mut rows = vec![header()];
     rows.extend(events.iter().map(cells));
-    crate::table::render(&rows)
+    table::render(&rows)
 }
 
 fn header() -> Vec<String> {
-    HEADER.map(String::from).to_vec()
+    table::header(&HEADER)
 }
 
 /// An event's table cells: missing values as `-` (a missing reason left blank), long ones cut
 /// short, and nothing that could move a terminal's cursor or reorder its text.
 fn cells(e: &AuditEventView) -> Vec<String> {
-    let or_dash =
-        |value: &Option<String>, max| value.as_deref().map_or("-".into(), |v| cell(v, max));
     let principal = match (&e.principal, &e.principal_id, e.principal_kind.as_deref()) {
         (Some(p), _, _) | (None, Some(p), _) => cell(p, MAX_PRINCIPAL),
         (None, None, Some("system")) => "(system)".into(),
@@ -277,49 +273,13 @@ fn cells(e: &AuditEventView) -> Vec<String> {
         display_time(&e.time),
         principal,
         cell(&e.action, MAX_NAME),
-        or_dash(&e.profile, MAX_NAME),
+        cell_or_dash(e.profile.as_deref(), MAX_NAME),
         cell(&e.outcome, MAX_NAME),
-        or_dash(&e.access_key_id, MAX_NAME),
+        cell_or_dash(e.access_key_id.as_deref(), MAX_NAME),
         e.reason
             .as_deref()
             .map_or(String::new(), |r| cell(r, MAX_REASON)),
     ]
-}
-
-/// `2024-05-01T12:00:03Z`: UTC to the second (the same form `--since` takes); an unreadable time
-/// is shown as sent.
-pub(crate) fn display_time(text: &str) -> String {
-    let format =
-        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    OffsetDateTime::parse(text, &Rfc3339)
-        .ok()
-        .and_then(|t| t.to_offset(UtcOffset::UTC).format(&format).ok())
-        .unwrap_or_else(|| cell(text, 32))
-}
-
-/// `text` made safe and short for one table cell: line breaks and tabs become spaces, other
-/// control and bidirectional-override characters are shown escaped, and past `max` characters
-/// the rest is replaced by `…`.
-pub(crate) fn cell(text: &str, max: usize) -> String {
-    let mut safe = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\n' | '\r' | '\t' => safe.push(' '),
-            c if c.is_control() || is_bidi_control(c) => safe.extend(c.escape_default()),
-            c => safe.push(c),
-        }
-    }
-    if safe.chars().count() <= max {
-        return safe;
-    }
-    let mut short: String = safe.chars().take(max.saturating_sub(1)).collect();
-    short.push('…');
-    short
-}
-
-/// Characters that reorder the text around them on screen (Trojan Source).
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Pauses between retries: 1 s, doubling up to 30 s, back to 1 s after a success.
