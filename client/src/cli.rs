@@ -1,12 +1,12 @@
-//! The top-level command line: global flags and the subcommand table.
+//! The top-level command line: the subcommand table, how each command is run, and usage errors.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::auth::ci::CiFlags;
 use crate::command::{admin, audit, credential_process, exec, export, list, login, logout, whoami};
-use crate::config::{self, ServerUrl};
+use crate::config::ServerUrl;
+use crate::globals::Globals;
 use crate::store::Store;
 
 /// Short-lived AWS credentials from your team's team-vault server.
@@ -17,31 +17,6 @@ pub struct Cli {
     globals: Globals,
     #[command(subcommand)]
     command: Command,
-}
-
-/// Flags every command accepts.
-#[derive(Debug, clap::Args)]
-pub struct Globals {
-    /// Base URL of the team-vault server (default: `server_url` in config.toml)
-    #[arg(long, global = true, env = "VAULT_SERVER_URL", value_name = "URL")]
-    pub server: Option<String>,
-    /// Where a CI job's OIDC token comes from.
-    #[command(flatten)]
-    pub ci: CiFlags,
-}
-
-impl Globals {
-    /// The server to talk to, from `--server`, `VAULT_SERVER_URL` or the config file.
-    pub fn server_url(&self) -> anyhow::Result<ServerUrl> {
-        config::server_url(self.server.as_deref())
-    }
-
-    /// The server to talk to and its local store.
-    pub fn open(&self) -> anyhow::Result<(ServerUrl, Store)> {
-        let server = self.server_url()?;
-        let store = Store::open(&server)?;
-        Ok((server, store))
-    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,7 +116,7 @@ where
     Fut: std::future::Future<Output = anyhow::Result<T>>,
 {
     let (server, store) = globals.open()?;
-    crate::runtime()?.block_on(command(server, store))
+    crate::runtime::single_threaded()?.block_on(command(server, store))
 }
 
 #[cfg(test)]

@@ -1,10 +1,10 @@
-//! The environment a session is handed over in: what `vault exec` sets, removes and refuses.
+//! The environment credentials are handed over in: what `vault exec` sets, removes and refuses.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 
+use crate::credentials::CachedCredentials;
 use crate::error::UserError;
-use crate::session::CachedSession;
 
 /// Set by `vault exec` to the profile name; its presence means we are inside one.
 pub const AWS_VAULT: &str = "AWS_VAULT";
@@ -24,16 +24,16 @@ pub const REMOVED: &[&str] = &[
     "AWS_SESSION_EXPIRATION",
 ];
 
-/// The credential variables for a session, in the order people expect to read them.
-pub fn credential_vars(session: &CachedSession) -> Vec<(&'static str, String)> {
-    let c = &session.credentials;
+/// The credential variables, in the order people expect to read them.
+pub fn credential_vars(cached: &CachedCredentials) -> Vec<(&'static str, String)> {
+    let c = &cached.credentials;
     let mut vars = vec![
         ("AWS_ACCESS_KEY_ID", c.access_key_id.clone()),
         ("AWS_SECRET_ACCESS_KEY", c.secret_access_key.clone()),
         ("AWS_SESSION_TOKEN", c.session_token.clone()),
         ("AWS_CREDENTIAL_EXPIRATION", c.expiration.clone()),
     ];
-    if let Some(region) = &session.region {
+    if let Some(region) = &cached.region {
         vars.push(("AWS_REGION", region.clone()));
         vars.push(("AWS_DEFAULT_REGION", region.clone()));
     }
@@ -54,26 +54,26 @@ pub fn refuse_nesting(aws_vault: Option<OsString>) -> anyhow::Result<()> {
 }
 
 /// The full environment for the command: the inherited one, minus conflicting variables, plus the
-/// session's credentials, region and `AWS_VAULT=<profile>`.
+/// credentials, their region and `AWS_VAULT=<profile>`.
 pub fn exec_env(
     inherited: impl IntoIterator<Item = (OsString, OsString)>,
-    session: &CachedSession,
+    cached: &CachedCredentials,
 ) -> BTreeMap<OsString, OsString> {
     let mut env: BTreeMap<OsString, OsString> = inherited
         .into_iter()
         .filter(|(k, _)| !REMOVED.iter().any(|r| k == r))
         .collect();
-    for (key, value) in credential_vars(session) {
+    for (key, value) in credential_vars(cached) {
         env.insert(key.into(), value.into());
     }
-    env.insert(AWS_VAULT.into(), session.profile.clone().into());
+    env.insert(AWS_VAULT.into(), cached.profile.clone().into());
     env
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::test_session;
+    use crate::credentials::cache::test_credentials;
 
     fn inherited(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
         pairs
@@ -88,8 +88,8 @@ mod tests {
 
     #[test]
     fn exec_sets_the_credentials_region_and_profile_marker() {
-        let session = test_session("dev", "2030-01-01T00:00:00Z");
-        let env = exec_env(inherited(&[("PATH", "/bin")]), &session);
+        let credentials = test_credentials("dev", "2030-01-01T00:00:00Z");
+        let env = exec_env(inherited(&[("PATH", "/bin")]), &credentials);
         assert_eq!(get(&env, "AWS_ACCESS_KEY_ID"), Some("ASIATEST"));
         assert_eq!(get(&env, "AWS_SECRET_ACCESS_KEY"), Some("secret"));
         assert_eq!(get(&env, "AWS_SESSION_TOKEN"), Some("token"));
@@ -105,7 +105,7 @@ mod tests {
 
     #[test]
     fn exec_removes_inherited_profiles_and_other_credential_sources() {
-        let session = test_session("dev", "2030-01-01T00:00:00Z");
+        let credentials = test_credentials("dev", "2030-01-01T00:00:00Z");
         let env = exec_env(
             inherited(&[
                 ("AWS_PROFILE", "prod"),
@@ -122,7 +122,7 @@ mod tests {
                 ("AWS_ACCESS_KEY_ID", "AKIAOLD"),
                 ("AWS_SHARED_CREDENTIALS_FILE", "/home/me/.aws/credentials"),
             ]),
-            &session,
+            &credentials,
         );
         for removed in REMOVED {
             assert_eq!(get(&env, removed), None, "{removed} should be removed");
@@ -136,9 +136,9 @@ mod tests {
 
     #[test]
     fn an_unknown_region_leaves_the_inherited_one() {
-        let mut session = test_session("dev", "2030-01-01T00:00:00Z");
-        session.region = None;
-        let env = exec_env(inherited(&[("AWS_REGION", "us-east-2")]), &session);
+        let mut credentials = test_credentials("dev", "2030-01-01T00:00:00Z");
+        credentials.region = None;
+        let env = exec_env(inherited(&[("AWS_REGION", "us-east-2")]), &credentials);
         assert_eq!(get(&env, "AWS_REGION"), Some("us-east-2"));
     }
 
@@ -151,6 +151,6 @@ mod tests {
             err.to_string(),
             "already inside `vault exec` for profile prod"
         );
-        assert!(crate::error::hint(&err).is_some_and(|h| h.contains("AWS_VAULT")));
+        assert!(crate::error::hint(&err, &[]).is_some_and(|h| h.contains("AWS_VAULT")));
     }
 }

@@ -75,16 +75,29 @@ pub fn one_line(err: &anyhow::Error) -> String {
     parts.join(": ")
 }
 
-/// The first hint found in the chain, outermost first.
-pub fn hint(err: &anyhow::Error) -> Option<&str> {
-    err.chain().find_map(|cause| {
-        if let Some(user) = cause.downcast_ref::<UserError>() {
-            return user.hint.as_deref();
-        }
-        cause
-            .downcast_ref::<crate::http::ApiError>()
-            .and_then(crate::http::ApiError::hint)
-    })
+/// An error type of another layer (the HTTP client's, say) that knows what the person can do about
+/// it. This module does not know those types; whoever reports an error names them (see [`hint_of`]).
+pub trait HasHint: StdError + 'static {
+    /// What the person can do about it.
+    fn hint(&self) -> Option<&str>;
+}
+
+/// Asks one cause of an error for its hint, if the cause is of a type this function knows.
+pub type HintOf = for<'a> fn(&'a (dyn StdError + 'static)) -> Option<&'a str>;
+
+/// The [`HintOf`] for errors of type `E`.
+pub fn hint_of<'a, E: HasHint>(cause: &'a (dyn StdError + 'static)) -> Option<&'a str> {
+    cause.downcast_ref::<E>().and_then(E::hint)
+}
+
+/// The first hint found in the chain, outermost first: a [`UserError`]'s, or one that `layers`
+/// find for the error types of other layers.
+pub fn hint<'a>(err: &'a anyhow::Error, layers: &[HintOf]) -> Option<&'a str> {
+    err.chain()
+        .find_map(|cause| match cause.downcast_ref::<UserError>() {
+            Some(user) => user.hint.as_deref(),
+            None => layers.iter().find_map(|hint_of| hint_of(cause)),
+        })
 }
 
 /// The exit code the process should end with for this error.
@@ -94,10 +107,10 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         .unwrap_or(1)
 }
 
-/// Prints `Error: …` and, when there is one, `hint: …` on stderr.
-pub fn report(err: &anyhow::Error) {
+/// Prints `Error: …` and, when there is one, `hint: …` on stderr; `layers` as for [`hint`].
+pub fn report(err: &anyhow::Error, layers: &[HintOf]) {
     eprintln!("Error: {}", one_line(err));
-    if let Some(hint) = hint(err) {
+    if let Some(hint) = hint(err, layers) {
         eprintln!("hint: {hint}");
     }
 }
@@ -120,7 +133,7 @@ mod tests {
         let err = Err::<(), _>(UserError::new("not logged in").hint("run `vault login`"))
             .context("fetching credentials")
             .unwrap_err();
-        assert_eq!(hint(&err), Some("run `vault login`"));
+        assert_eq!(hint(&err, &[]), Some("run `vault login`"));
         assert_eq!(one_line(&err), "fetching credentials: not logged in");
     }
 

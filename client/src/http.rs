@@ -10,6 +10,7 @@ use url::Url;
 use vault_api::{ErrorBody, OAuthErrorBody};
 
 use crate::config::ServerUrl;
+use crate::error::HasHint;
 
 /// Why a request to the server failed.
 #[derive(Debug, thiserror::Error)]
@@ -60,9 +61,8 @@ fn oauth_text(error: &str, description: Option<&str>) -> String {
     }
 }
 
-impl ApiError {
-    /// What the person can do about it.
-    pub fn hint(&self) -> Option<&str> {
+impl HasHint for ApiError {
+    fn hint(&self) -> Option<&str> {
         match self {
             Self::Unreachable { .. } => Some(
                 "check that the server is running and the URL is right (--server, VAULT_SERVER_URL or server_url in config.toml)",
@@ -74,7 +74,9 @@ impl ApiError {
             _ => None,
         }
     }
+}
 
+impl ApiError {
     /// The OAuth `error` code, if this is an OAuth error.
     pub fn oauth_code(&self) -> Option<&str> {
         match self {

@@ -1,18 +1,22 @@
 //! `vault`, the team-vault command line: logs a person in to the team-vault server and hands AWS
-//! sessions to programs, with aws-vault's commands (`exec`, `export`, `credential-process`, …).
+//! credentials to programs, with aws-vault's commands (`exec`, `export`, `credential-process`, …).
 //!
-//! The warm path (`vault exec` with a cached session) reads one store entry and `exec`s: no async
+//! The warm path (`vault exec` with cached credentials) reads one store entry and `exec`s: no async
 //! runtime, HTTP client or token handling is set up unless the cache cannot answer.
 
 pub mod auth;
 pub mod cli;
+pub mod clock;
 pub mod command;
 pub mod config;
+pub mod credentials;
 pub mod duration;
 pub mod env;
 pub mod error;
+pub mod globals;
 pub mod http;
-pub mod session;
+pub mod output;
+pub mod runtime;
 pub mod store;
 pub mod table;
 #[cfg(test)]
@@ -21,6 +25,9 @@ mod test_server;
 use std::process::ExitCode;
 
 use clap::Parser;
+
+/// The error types of other layers whose hints [`main`] prints.
+const HINTS: &[error::HintOf] = &[error::hint_of::<http::ApiError>];
 
 /// Runs the command line and turns any error into `Error: …` / `hint: …` and an exit code.
 pub fn main() -> ExitCode {
@@ -35,45 +42,46 @@ pub fn main() -> ExitCode {
     match cli.run() {
         Ok(code) => code,
         Err(err) => {
-            error::report(&err);
+            error::report(&err, HINTS);
             ExitCode::from(error::exit_code(&err))
         }
     }
 }
 
-/// Writes command output to stdout; a reader that went away (`vault list | head -1`) is not an error.
-pub fn print_out(text: &str) -> anyhow::Result<()> {
-    write_out(text).map(drop)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
 
-/// Like [`print_out`], telling whether the reader is still there (`false` once it went away), so
-/// that a command printing without end (`vault audit --follow | head`) can stop.
-pub fn write_out(text: &str) -> anyhow::Result<bool> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
-        Err(e) => Err(e.into()),
+    #[test]
+    fn an_http_errors_hint_is_printed_under_added_context() {
+        let err = Err::<(), _>(http::ApiError::Unauthorized {
+            message: "token expired".into(),
+        })
+        .context("listing profiles")
+        .unwrap_err();
+        assert_eq!(error::hint(&err, HINTS), Some("run `vault login`"));
+        assert_eq!(error::one_line(&err), "listing profiles: token expired");
     }
-}
 
-/// A single-threaded async runtime, built only for commands that talk to the server.
-pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?)
-}
-
-/// Whether we run in CI (`CI=true`): never open a browser, never prompt.
-pub fn in_ci() -> bool {
-    auth::ci::in_ci(&auth::ci::process_env)
-}
-
-/// The one clock: everything else takes the time as a parameter.
-pub mod clock {
-    /// Now, in Unix seconds.
-    pub fn now() -> i64 {
-        time::OffsetDateTime::now_utc().unix_timestamp()
+    #[test]
+    fn the_outermost_hint_wins_and_an_http_errors_is_found_inside_a_user_error() {
+        let err: anyhow::Error = error::UserError::wrap(
+            "the export was cut off",
+            http::ApiError::Unauthorized {
+                message: "no".into(),
+            },
+        )
+        .hint("run the export again")
+        .into();
+        assert_eq!(error::hint(&err, HINTS), Some("run the export again"));
+        let bare: anyhow::Error = error::UserError::wrap(
+            "fetching credentials",
+            http::ApiError::Unauthorized {
+                message: "no".into(),
+            },
+        )
+        .into();
+        assert_eq!(error::hint(&bare, HINTS), Some("run `vault login`"));
     }
 }

@@ -1,5 +1,10 @@
 //! Plain-text tables: a header row, left-aligned columns two spaces apart, no borders, the last
-//! column not padded.
+//! column not padded; and the cells that go in them, safe to print and measured in terminal
+//! columns (a CJK character or an emoji takes two, a combining accent none).
+
+use time::format_description::well_known::Rfc3339;
+use time::{OffsetDateTime, UtcOffset};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// Column widths, fitted to some rows and usable for rows that arrive later (`--follow`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,7 +18,7 @@ impl Columns {
         let mut widths: Vec<usize> = Vec::new();
         for row in rows {
             for (i, cell) in row.as_ref().iter().enumerate() {
-                let w = cell.chars().count();
+                let w = cell.width();
                 match widths.get_mut(i) {
                     Some(width) => *width = (*width).max(w),
                     None => widths.push(w),
@@ -23,7 +28,7 @@ impl Columns {
         Self { widths }
     }
 
-    /// Widens columns to at least `min` characters each.
+    /// Widens columns to at least `min` terminal columns each.
     pub fn at_least(mut self, min: &[usize]) -> Self {
         if self.widths.len() < min.len() {
             self.widths.resize(min.len(), 0);
@@ -44,7 +49,7 @@ impl Columns {
             }
             out.push_str(cell);
             let width = self.widths.get(i).copied().unwrap_or(0);
-            let pad = width.saturating_sub(cell.chars().count());
+            let pad = width.saturating_sub(cell.width());
             out.extend(std::iter::repeat_n(' ', pad));
         }
         out.truncate(out.trim_end().len());
@@ -59,12 +64,68 @@ pub fn render<R: AsRef<[String]>>(rows: &[R]) -> String {
     rows.iter().map(|row| columns.line(row.as_ref())).collect()
 }
 
+/// A header row from its column names.
+pub fn header(names: &[&str]) -> Vec<String> {
+    names.iter().map(|&name| name.to_owned()).collect()
+}
+
+/// `text` made safe and short for one table cell: line breaks and tabs become spaces, other
+/// control and bidirectional-override characters are shown escaped, and past `max` columns the
+/// rest is replaced by `…`.
+pub fn cell(text: &str, max: usize) -> String {
+    let mut safe = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\r' | '\t' => safe.push(' '),
+            c if c.is_control() || is_bidi_control(c) => safe.extend(c.escape_default()),
+            c => safe.push(c),
+        }
+    }
+    if safe.width() <= max {
+        return safe;
+    }
+    let room = max.saturating_sub(1);
+    let mut short = String::with_capacity(safe.len());
+    let mut used = 0;
+    for c in safe.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > room {
+            break;
+        }
+        used += w;
+        short.push(c);
+    }
+    short.push('…');
+    short
+}
+
+/// [`cell`] of a value that may be missing, shown as `-`.
+pub fn cell_or_dash(value: Option<&str>, max: usize) -> String {
+    value.map_or_else(|| "-".to_owned(), |v| cell(v, max))
+}
+
+/// `2024-05-01T12:00:03Z`: UTC to the second (the same form `--since` takes); an unreadable time
+/// is shown as sent.
+pub fn display_time(text: &str) -> String {
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    OffsetDateTime::parse(text, &Rfc3339)
+        .ok()
+        .and_then(|t| t.to_offset(UtcOffset::UTC).format(&format).ok())
+        .unwrap_or_else(|| cell(text, 32))
+}
+
+/// Characters that reorder the text around them on screen (Trojan Source).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn row(cells: &[&str]) -> Vec<String> {
-        cells.iter().map(|c| (*c).to_owned()).collect()
+        header(cells)
     }
 
     #[test]
@@ -78,5 +139,51 @@ mod tests {
         let columns = Columns::fit(&[row(&["A", "B"])]).at_least(&[3]);
         assert_eq!(columns.line(&row(&["abcdef", "b"])), "abcdef  b\n");
         assert_eq!(columns.line(&row(&["a", "b"])), "a    b\n");
+    }
+
+    #[test]
+    fn a_wide_cell_is_padded_by_its_display_width() {
+        let out = render(&[row(&["名前", "B"]), row(&["🔑", "c"]), row(&["ab", "d"])]);
+        assert_eq!(out, "名前  B\n🔑    c\nab    d\n");
+    }
+
+    #[test]
+    fn a_combining_character_takes_no_width() {
+        let out = render(&[row(&["e\u{301}", "x"]), row(&["ab", "y"])]);
+        assert_eq!(out, "e\u{301}   x\nab  y\n");
+    }
+
+    #[test]
+    fn a_long_cell_is_cut_to_its_width_in_columns() {
+        assert_eq!(cell("abcdef", 4), "abc…");
+        assert_eq!(cell("日本語のテキスト", 7), "日本語…");
+        assert_eq!(cell("日本語のテキスト", 7).width(), 7);
+        assert_eq!(
+            cell("ae\u{301}z", 3),
+            "ae\u{301}z",
+            "the accent takes no room"
+        );
+    }
+
+    #[test]
+    fn terminal_escapes_and_bidi_overrides_in_a_cell_are_shown_escaped() {
+        assert_eq!(cell("dev\u{1b}[2J", 40), "dev\\u{1b}[2J");
+        assert_eq!(cell("ab\u{202e}cd", 40), "ab\\u{202e}cd");
+        assert_eq!(cell("two\nlines", 40), "two lines");
+    }
+
+    #[test]
+    fn a_missing_value_is_a_dash() {
+        assert_eq!(cell_or_dash(None, 10), "-");
+        assert_eq!(cell_or_dash(Some("dev"), 10), "dev");
+    }
+
+    #[test]
+    fn a_time_with_an_offset_is_shown_in_utc_and_an_unreadable_one_as_sent() {
+        assert_eq!(
+            display_time("2026-11-28T14:00:00.5+02:00"),
+            "2026-11-28T12:00:00Z"
+        );
+        assert_eq!(display_time("yesterday"), "yesterday");
     }
 }

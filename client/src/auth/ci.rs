@@ -13,35 +13,25 @@
 //! and hosts, never values.
 
 mod github;
+mod secret;
 
-pub use github::{fetch_github_token, github_request_url};
+pub use github::{fetch_github_token, github_request_url, GITHUB_TOKEN_VAR, GITHUB_URL_VAR};
+pub use secret::Secret;
 
-use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use serde::Deserialize;
-use url::Url;
-use vault_api::{TokenResponse, CLI_CLIENT_ID, GRANT_TOKEN_EXCHANGE};
+use vault_api::{TokenResponse, CLI_CLIENT_ID, GRANT_TOKEN_EXCHANGE, TOKEN_TYPE_JWT};
 
 use crate::error::UserError;
 use crate::http::{ApiError, Http};
 
-/// GitHub Actions: the URL to ask for the job's OIDC token.
-pub const GITHUB_URL_VAR: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
-/// GitHub Actions: the bearer token for that request.
-pub const GITHUB_TOKEN_VAR: &str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
 /// The variable holding a ready-made ID token (GitLab `id_tokens:`), unless `--ci-token-env` names another.
 pub const DEFAULT_TOKEN_VAR: &str = "VAULT_ID_TOKEN";
 /// The audience asked for when neither `--ci-audience` nor `VAULT_CI_AUDIENCE` says otherwise.
 pub const DEFAULT_AUDIENCE: &str = "team-vault";
-/// RFC 8693 `subject_token_type` of a JWT.
-pub const TOKEN_TYPE_JWT: &str = "urn:ietf:params:oauth:token-type:jwt";
 /// A token file larger than this is not a token.
 const MAX_TOKEN_BYTES: u64 = 64 * 1024;
-/// Attempts at GitHub's token endpoint (transport errors, 429 and 5xx are retried).
-const GITHUB_ATTEMPTS: u32 = 3;
 
 /// The hint shown when a CI job has no identity token.
 pub const NO_TOKEN_HINT: &str = "GitHub Actions: add `permissions: id-token: write`; GitLab: define an id_token named VAULT_ID_TOKEN; or pass --ci-token-file/--ci-token-env";
@@ -82,27 +72,6 @@ impl CiFlags {
             .map(str::trim)
             .filter(|a| !a.is_empty())
             .unwrap_or(DEFAULT_AUDIENCE)
-    }
-}
-
-/// A secret string whose `Debug` output never shows it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret itself, for the one place it is sent.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
     }
 }
 
@@ -165,7 +134,7 @@ pub fn detect(flags: &CiFlags, env: Env<'_>) -> anyhow::Result<Option<CiSource>>
         return match non_empty(env, var) {
             Some(token) => Ok(Some(CiSource::Env {
                 var: var.to_owned(),
-                token: Secret(token),
+                token: Secret::new(token),
             })),
             None => Err(UserError::new(format!(
                 "--ci-token-env {var}: the variable {var} is not set or empty"
@@ -182,13 +151,13 @@ pub fn detect(flags: &CiFlags, env: Env<'_>) -> anyhow::Result<Option<CiSource>>
     ) {
         return Ok(Some(CiSource::GitHub {
             request_url,
-            request_token: Secret(request_token),
+            request_token: Secret::new(request_token),
         }));
     }
     Ok(
         non_empty(env, DEFAULT_TOKEN_VAR).map(|token| CiSource::Env {
             var: DEFAULT_TOKEN_VAR.to_owned(),
-            token: Secret(token),
+            token: Secret::new(token),
         }),
     )
 }
@@ -260,7 +229,7 @@ pub fn read_token_file(path: &Path) -> anyhow::Result<Secret> {
                 .into(),
         );
     }
-    Ok(Secret(token.to_owned()))
+    Ok(Secret::new(token))
 }
 
 /// The job's OIDC token from `source`.
@@ -297,7 +266,7 @@ pub async fn access_token(
     let answer = exchange(http, &jwt)
         .await
         .map_err(|e| exchange_error(e, source, flags.audience()))?;
-    Ok(Secret(answer.access_token))
+    Ok(Secret::new(answer.access_token))
 }
 
 /// Explains a refused exchange: the server's own reason, and what to check for this token source.

@@ -11,8 +11,11 @@ mod tokens;
 use std::fs::{File, OpenOptions};
 use std::future::Future;
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::Context;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use url::Url;
 use vault_api::{AuthorizationServerMetadata, TokenResponse, CLI_CLIENT_ID};
 
@@ -20,7 +23,7 @@ pub use tokens::{Tokens, TOKENS_KEY};
 
 use crate::config::ServerUrl;
 use crate::error::UserError;
-use crate::http::{ApiError, Http};
+use crate::http::{with_query, ApiError, Http};
 use crate::store::{self, Store};
 
 /// The error for a server we hold no login for.
@@ -55,11 +58,11 @@ pub fn endpoint(url: &str) -> anyhow::Result<Url> {
     Url::parse(url).with_context(|| format!("the server advertised an invalid endpoint `{url}`"))
 }
 
-/// Stores a new login, first dropping sessions cached under the previous one.
+/// Stores a new login, first dropping credentials cached under the previous one.
 pub async fn save_login(store: &Store, tokens: Tokens) -> anyhow::Result<()> {
     store
         .blocking(move |s| {
-            crate::session::forget_all(s)?;
+            crate::credentials::cache::forget_all(s)?;
             s.put_json(TOKENS_KEY, &tokens)?;
             s.remember_backend()
         })
@@ -67,11 +70,11 @@ pub async fn save_login(store: &Store, tokens: Tokens) -> anyhow::Result<()> {
         .context("saving the login")
 }
 
-/// Removes the login and every cached session.
+/// Removes the login and all cached credentials.
 pub async fn forget_login(store: &Store) -> anyhow::Result<()> {
     store
         .blocking(|s| {
-            crate::session::forget_all(s)?;
+            crate::credentials::cache::forget_all(s)?;
             s.delete(TOKENS_KEY)
         })
         .await
@@ -142,14 +145,64 @@ impl<'a> Authenticator<'a> {
         let tokens = load(store)
             .await?
             .ok_or_else(|| not_logged_in(self.http.server()))?;
-        if tokens.access_is_fresh(crate::clock::now()) {
+        if tokens.access_is_fresh(crate::clock::now_unix()) {
             return Ok(tokens.access_token);
         }
         self.refresh(store, &tokens.access_token).await
     }
 
+    /// `GET {server}/{path}`, with a bearer token as [`call`](Self::call) hands them out.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+        self.call(|token| async move { self.http.get(path, Some(&token)).await })
+            .await
+    }
+
+    /// `POST {server}/{path}` with a JSON body.
+    pub async fn post_json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> anyhow::Result<T> {
+        self.call(|token| async move { self.http.post_json(path, &token, body).await })
+            .await
+    }
+
+    /// `GET {server}/{path}?{query}`; `timeout` replaces the usual 30 s for slow answers (long
+    /// polls, verifying a long chain).
+    pub async fn get_query<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        timeout: Option<Duration>,
+    ) -> anyhow::Result<T> {
+        let url = with_query(self.http.server().join(path), query);
+        self.call(|token| {
+            let url = url.clone();
+            async move { self.http.get_url(url, &token, timeout).await }
+        })
+        .await
+    }
+
+    /// `GET {server}/{path}?{query}` whose successful answer the caller reads itself, e.g. chunk
+    /// by chunk; `timeout` bounds the whole exchange, body included.
+    pub async fn open(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        timeout: Duration,
+    ) -> anyhow::Result<reqwest::Response> {
+        let url = with_query(self.http.server().join(path), query);
+        self.call(|token| {
+            let url = url.clone();
+            async move { self.http.open(url, &token, timeout).await }
+        })
+        .await
+    }
+
     /// Runs `call` with a bearer token; on a 401 refreshes once and tries again (a CI token, just
-    /// issued, is not retried: a 401 for it is the answer).
+    /// issued, is not retried: a 401 for it is the answer). The one place a refused token is
+    /// handled: the helpers above and two requests under one token (credentials and profiles)
+    /// come through here.
     pub async fn call<T, F, Fut>(&self, call: F) -> anyhow::Result<T>
     where
         F: Fn(String) -> Fut,
@@ -189,7 +242,7 @@ impl<'a> Authenticator<'a> {
         let lock = store.blocking(|s| lock_refresh(s.dir())).await?;
         let server = self.http.server();
         let tokens = load(store).await?.ok_or_else(|| not_logged_in(server))?;
-        let now = crate::clock::now();
+        let now = crate::clock::now_unix();
         if tokens.access_token != stale_access && tokens.access_is_fresh(now) {
             return Ok(tokens.access_token);
         }
@@ -244,4 +297,31 @@ fn lock_refresh(dir: &Path) -> anyhow::Result<File> {
     file.lock()
         .with_context(|| format!("locking {}", path.display()))?;
     Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_server::one_shot;
+
+    async fn server(body: &str) -> (Http, tokio::task::JoinHandle<String>) {
+        let (base, request) = one_shot("200 OK", body).await;
+        let http = Http::new(&ServerUrl::parse(&base).unwrap()).unwrap();
+        (http, request)
+    }
+
+    #[tokio::test]
+    async fn a_query_request_carries_the_query_and_the_bearer_token() {
+        let (http, request) = server(r#"{"ok":true}"#).await;
+        let auth = Authenticator::ci(&http, ci::Secret::new("tok"));
+        let query = [("limit", "5".to_owned()), ("since", "7d".to_owned())];
+        let answer: serde_json::Value = auth.get_query("v1/audit", &query, None).await.unwrap();
+        assert_eq!(answer["ok"], true);
+        let request = request.await.unwrap();
+        assert!(
+            request.starts_with("GET /v1/audit?limit=5&since=7d "),
+            "{request}"
+        );
+        assert!(request.to_lowercase().contains("authorization: bearer tok"));
+    }
 }

@@ -2,10 +2,10 @@
 
 use clap::Parser;
 
-use crate::cli::Globals;
 use crate::command::export::{render, Format};
+use crate::credentials;
 use crate::duration::parse_duration_seconds;
-use crate::session;
+use crate::globals::Globals;
 
 /// Print credentials as the JSON document `credential_process` expects (Version 1).
 ///
@@ -21,7 +21,7 @@ pub struct Cmd {
 
 impl Cmd {
     pub fn run(self, globals: &Globals) -> anyhow::Result<()> {
-        let session = session::obtain(globals, &self.profile, self.duration)?;
-        crate::print_out(&render(&session, Format::Json)?)
+        let credentials = credentials::obtain(globals, &self.profile, self.duration)?;
+        crate::output::print_out(&render(&credentials, Format::Json)?)
     }
 }

@@ -6,11 +6,11 @@ use std::process::{Command, ExitCode};
 
 use clap::Parser;
 
-use crate::cli::Globals;
+use crate::credentials;
 use crate::duration::parse_duration_seconds;
 use crate::env::{self, AWS_VAULT};
 use crate::error::UserError;
-use crate::session;
+use crate::globals::Globals;
 
 /// Run a command (default: your shell) with a profile's AWS credentials in its environment.
 #[derive(Debug, Parser)]
@@ -33,7 +33,7 @@ impl Cmd {
     /// Replaces this process with the command (Unix), or runs it and returns its exit code.
     pub fn run(self, globals: &Globals) -> anyhow::Result<ExitCode> {
         env::refuse_nesting(std::env::var_os(AWS_VAULT))?;
-        let session = session::obtain(globals, &self.profile, self.duration)?;
+        let credentials = credentials::obtain(globals, &self.profile, self.duration)?;
 
         let mut argv = self.command.into_iter();
         let program = argv.next().unwrap_or_else(default_shell);
@@ -41,7 +41,7 @@ impl Cmd {
         command
             .args(argv)
             .env_clear()
-            .envs(env::exec_env(std::env::vars_os(), &session));
+            .envs(env::exec_env(std::env::vars_os(), &credentials));
         run_command(command, &program)
     }
 }

@@ -2,10 +2,10 @@
 
 use clap::{Parser, ValueEnum};
 
-use crate::cli::Globals;
+use crate::credentials::{self, CachedCredentials};
 use crate::duration::parse_duration_seconds;
 use crate::env::credential_vars;
-use crate::session::{self, CachedSession};
+use crate::globals::Globals;
 
 /// Print a profile's AWS credentials in a format other tools read.
 #[derive(Debug, Parser)]
@@ -33,26 +33,26 @@ pub enum Format {
 
 impl Cmd {
     pub fn run(self, globals: &Globals) -> anyhow::Result<()> {
-        let session = session::obtain(globals, &self.profile, self.duration)?;
-        crate::print_out(&render(&session, self.format)?)
+        let credentials = credentials::obtain(globals, &self.profile, self.duration)?;
+        crate::output::print_out(&render(&credentials, self.format)?)
     }
 }
 
 /// The credentials in `format`, ending with a newline.
-pub fn render(session: &CachedSession, format: Format) -> anyhow::Result<String> {
+pub fn render(cached: &CachedCredentials, format: Format) -> anyhow::Result<String> {
     Ok(match format {
-        Format::Env => credential_vars(session)
+        Format::Env => credential_vars(cached)
             .into_iter()
             .map(|(k, v)| format!("{k}={v}\n"))
             .collect(),
-        Format::Json => format!("{}\n", serde_json::to_string(&session.credentials)?),
+        Format::Json => format!("{}\n", serde_json::to_string(&cached.credentials)?),
         Format::Ini => {
-            let c = &session.credentials;
+            let c = &cached.credentials;
             let mut out = format!(
                 "[{}]\naws_access_key_id={}\naws_secret_access_key={}\naws_session_token={}\n",
-                session.profile, c.access_key_id, c.secret_access_key, c.session_token
+                cached.profile, c.access_key_id, c.secret_access_key, c.session_token
             );
-            if let Some(region) = &session.region {
+            if let Some(region) = &cached.region {
                 out.push_str(&format!("region={region}\n"));
             }
             out
@@ -63,11 +63,15 @@ pub fn render(session: &CachedSession, format: Format) -> anyhow::Result<String>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::test_session;
+    use crate::credentials::cache::test_credentials;
 
     #[test]
     fn env_format_prints_one_variable_per_line() {
-        let out = render(&test_session("dev", "2030-01-01T00:00:00Z"), Format::Env).unwrap();
+        let out = render(
+            &test_credentials("dev", "2030-01-01T00:00:00Z"),
+            Format::Env,
+        )
+        .unwrap();
         assert_eq!(
             out,
             "AWS_ACCESS_KEY_ID=ASIATEST\nAWS_SECRET_ACCESS_KEY=secret\nAWS_SESSION_TOKEN=token\n\
@@ -78,7 +82,11 @@ mod tests {
 
     #[test]
     fn json_format_is_the_credential_process_document() {
-        let out = render(&test_session("dev", "2030-01-01T00:00:00Z"), Format::Json).unwrap();
+        let out = render(
+            &test_credentials("dev", "2030-01-01T00:00:00Z"),
+            Format::Json,
+        )
+        .unwrap();
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["Version"], 1);
         assert_eq!(v["AccessKeyId"], "ASIATEST");
@@ -88,7 +96,11 @@ mod tests {
 
     #[test]
     fn ini_format_is_a_credentials_file_section_named_after_the_profile() {
-        let out = render(&test_session("dev", "2030-01-01T00:00:00Z"), Format::Ini).unwrap();
+        let out = render(
+            &test_credentials("dev", "2030-01-01T00:00:00Z"),
+            Format::Ini,
+        )
+        .unwrap();
         assert_eq!(
             out,
             "[dev]\naws_access_key_id=ASIATEST\naws_secret_access_key=secret\n\

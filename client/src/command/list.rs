@@ -16,17 +16,12 @@ pub struct Cmd {}
 impl Cmd {
     pub async fn run(self, server: ServerUrl, store: Store) -> anyhow::Result<()> {
         let http = Http::new(&server)?;
-        let list: ProfileList = Authenticator::new(&http, &store)
-            .call(|token| {
-                let http = &http;
-                async move { http.get("v1/profiles", Some(&token)).await }
-            })
-            .await?;
+        let list: ProfileList = Authenticator::new(&http, &store).get("v1/profiles").await?;
         if list.profiles.is_empty() {
             eprintln!("No profiles are available to you on {server}.");
             return Ok(());
         }
-        crate::print_out(&table(&list.profiles))
+        crate::output::print_out(&table(&list.profiles))
     }
 }
 

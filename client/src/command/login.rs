@@ -4,7 +4,7 @@ use anyhow::Context;
 use clap::Parser;
 use vault_api::WhoAmI;
 
-use crate::auth::{self, browser, device, Tokens};
+use crate::auth::{self, browser, ci, device, Tokens};
 use crate::config::ServerUrl;
 use crate::error::UserError;
 use crate::http::Http;
@@ -24,7 +24,7 @@ pub struct Cmd {
 impl Cmd {
     pub async fn run(self, server: ServerUrl, store: Store) -> anyhow::Result<()> {
         if !self.device {
-            refuse_browser_in_ci(crate::in_ci())?;
+            refuse_browser_in_ci(ci::in_ci(&ci::process_env))?;
         }
         let http = Http::new(&server)?;
         let meta = auth::discover(&http).await?;
@@ -38,7 +38,7 @@ impl Cmd {
             &meta.token_endpoint,
             &meta.revocation_endpoint,
             answer,
-            crate::clock::now(),
+            crate::clock::now_unix(),
         );
         let access = tokens.access_token.clone();
         let previous = auth::load(&store).await.ok().flatten();
@@ -82,6 +82,6 @@ mod tests {
             err.to_string().starts_with("running in CI (CI=true)"),
             "{err}"
         );
-        assert!(crate::error::hint(&err).is_some_and(|h| h.contains("--device")));
+        assert!(crate::error::hint(&err, &[]).is_some_and(|h| h.contains("--device")));
     }
 }

@@ -15,19 +15,14 @@ pub struct Cmd {}
 impl Cmd {
     pub async fn run(self, server: ServerUrl, store: Store) -> anyhow::Result<()> {
         let http = Http::new(&server)?;
-        let who: WhoAmI = Authenticator::new(&http, &store)
-            .call(|token| {
-                let http = &http;
-                async move { http.get("v1/whoami", Some(&token)).await }
-            })
-            .await?;
+        let who: WhoAmI = Authenticator::new(&http, &store).get("v1/whoami").await?;
         let groups = if who.groups.is_empty() {
             "(none)".to_owned()
         } else {
             who.groups.join(", ")
         };
         let admin = if who.is_admin { "yes" } else { "no" };
-        crate::print_out(&format!(
+        crate::output::print_out(&format!(
             "{}\n  kind:    {}\n  groups:  {groups}\n  admin:   {admin}\n  server:  {server}\n  session: {}\n",
             who.display, who.kind, who.session_id
         ))

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use rand::RngCore;
 
-use super::SecretStore;
+use super::secret_store::SecretStore;
 
 /// Keys stored as files under one directory.
 #[derive(Debug, Clone)]

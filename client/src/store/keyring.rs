@@ -4,7 +4,7 @@
 use anyhow::Context;
 use keyring::{Entry, Error};
 
-use super::SecretStore;
+use super::secret_store::SecretStore;
 use crate::config::ServerUrl;
 use crate::error::UserError;
 

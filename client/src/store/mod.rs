@@ -1,9 +1,10 @@
-//! Where tokens and cached sessions live: the OS keyring when there is one, else private files.
+//! Where tokens and cached credentials live: the OS keyring when there is one, else private files.
 //!
 //! Everything is kept per server URL, so logins to two servers never mix. Values are JSON text.
 
 mod file;
 mod keyring;
+mod secret_store;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,19 +15,10 @@ use sha2::{Digest, Sha256};
 
 pub use file::{create_private_dir, create_private_file, FileStore};
 pub use keyring::KeyringStore;
+pub use secret_store::SecretStore;
 
 use crate::config::ServerUrl;
 use crate::error::UserError;
-
-/// A small key → secret text store, scoped to one server.
-pub trait SecretStore: Send + Sync {
-    /// The value under `key`, or `None` when there is none.
-    fn get(&self, key: &str) -> anyhow::Result<Option<String>>;
-    /// Replaces the value under `key` atomically: a reader sees the old or the new value, never half.
-    fn put(&self, key: &str, value: &str) -> anyhow::Result<()>;
-    /// Removes `key`; removing a missing key succeeds.
-    fn delete(&self, key: &str) -> anyhow::Result<()>;
-}
 
 /// Where a server's secrets are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

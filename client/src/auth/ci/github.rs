@@ -1,6 +1,19 @@
 //! GitHub Actions: asking the runner for the job's OIDC token.
 
-use super::*;
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+
+use super::secret::Secret;
+use crate::error::UserError;
+
+/// The URL to ask for the job's OIDC token.
+pub const GITHUB_URL_VAR: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
+/// The bearer token for that request.
+pub const GITHUB_TOKEN_VAR: &str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
+/// Attempts at GitHub's token endpoint (transport errors, 429 and 5xx are retried).
+const GITHUB_ATTEMPTS: u32 = 3;
 
 /// GitHub's token request URL with `audience=<aud>` added: after `&` when the URL already has a
 /// query (it has `api-version=…`), after `?` otherwise; an `audience` already there is replaced.
@@ -102,7 +115,7 @@ pub async fn fetch_github_token(
     let answer: GitHubIdToken = serde_json::from_slice(&body)
         .map_err(|_| failed("the answer is not the expected JSON".to_owned()))?;
     match answer.value.map(|v| v.trim().to_owned()) {
-        Some(token) if !token.is_empty() => Ok(Secret(token)),
+        Some(token) if !token.is_empty() => Ok(Secret::new(token)),
         _ => Err(failed("the answer holds no token".to_owned()).into()),
     }
 }

@@ -142,7 +142,7 @@ fn ci_without_a_token_says_what_it_looked_for() {
          and no stored login"
     );
     assert_eq!(
-        crate::error::hint(&err),
+        crate::error::hint(&err, &[]),
         Some(
             "GitHub Actions: add `permissions: id-token: write`; GitLab: define an id_token \
              named VAULT_ID_TOKEN; or pass --ci-token-file/--ci-token-env"
@@ -278,7 +278,7 @@ fn a_refused_exchange_shows_the_servers_reason() {
         crate::error::one_line(&err),
         "the team-vault server refused GitHub Actions' ID token: token expired (invalid_grant)"
     );
-    assert!(crate::error::hint(&err).is_some_and(|h| h.contains("`team-vault`")));
+    assert!(crate::error::hint(&err, &[]).is_some_and(|h| h.contains("`team-vault`")));
     let denied = exchange_error(
         oauth(
             403,
@@ -336,5 +336,7 @@ fn a_refused_ci_token_never_suggests_vault_login() {
         err.to_string(),
         "the team-vault server refused the token file /jwt: bad token"
     );
-    assert!(!crate::error::hint(&err).unwrap().contains("vault login"));
+    assert!(!crate::error::hint(&err, &[])
+        .unwrap()
+        .contains("vault login"));
 }

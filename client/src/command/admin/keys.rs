@@ -5,8 +5,7 @@ use anyhow::Context;
 use vault_api::admin::KeyStatus;
 
 use crate::auth::Authenticator;
-use crate::command::audit::list::{cell, display_time};
-use crate::http::Http;
+use crate::table::{self, cell, cell_or_dash, display_time};
 
 const HEADER: [&str; 7] = [
     "IDENTITY",
@@ -30,36 +29,34 @@ pub struct Cmd {
 }
 
 impl Cmd {
-    pub async fn run(self, http: &Http, auth: &Authenticator<'_>) -> anyhow::Result<()> {
+    pub async fn run(self, auth: &Authenticator<'_>) -> anyhow::Result<()> {
         let keys: Vec<KeyStatus> = auth
-            .call(|token| async move { http.get("v1/admin/keys", Some(&token)).await })
+            .get("v1/admin/keys")
             .await
             .context("reading the server's keys")?;
         if self.json {
             let mut text = serde_json::to_string_pretty(&keys)?;
             text.push('\n');
-            return crate::print_out(&text);
+            return crate::output::print_out(&text);
         }
         if keys.is_empty() {
             eprintln!("The server lists no identities.");
             return Ok(());
         }
-        crate::print_out(&table(&keys))
+        crate::output::print_out(&table(&keys))
     }
 }
 
 /// The keys under a header row, in aligned columns.
 fn table(keys: &[KeyStatus]) -> String {
-    let mut rows = vec![HEADER.map(String::from).to_vec()];
+    let mut rows = vec![table::header(&HEADER)];
     rows.extend(keys.iter().map(cells));
-    crate::table::render(&rows)
+    table::render(&rows)
 }
 
 /// One identity's table cells: missing values as `-`, long ones cut short, all of them safe to
 /// print.
 fn cells(k: &KeyStatus) -> Vec<String> {
-    let or_dash =
-        |value: &Option<String>, max| value.as_deref().map_or("-".into(), |v| cell(v, max));
     let next_due = match &k.next_due {
         Some(due) => display_time(due),
         None if !k.rotation_enabled => "off".into(),
@@ -68,10 +65,10 @@ fn cells(k: &KeyStatus) -> Vec<String> {
     vec![
         cell(&k.identity, MAX_NAME),
         cell(&k.iam_user, MAX_NAME),
-        or_dash(&k.active_key, MAX_NAME),
+        cell_or_dash(k.active_key.as_deref(), MAX_NAME),
         k.key_age_seconds.map_or("-".into(), age),
         last_rotation(k),
-        or_dash(&k.last_error, MAX_ERROR),
+        cell_or_dash(k.last_error.as_deref(), MAX_ERROR),
         next_due,
     ]
 }

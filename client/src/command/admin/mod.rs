@@ -32,8 +32,8 @@ impl Cmd {
         let http = Http::new(&server)?;
         let auth = Authenticator::new(&http, &store);
         let result = match self.action {
-            Action::Keys(cmd) => cmd.run(&http, &auth).await,
-            Action::Rotate(cmd) => cmd.run(&http, &auth).await,
+            Action::Keys(cmd) => cmd.run(&auth).await,
+            Action::Rotate(cmd) => cmd.run(&auth).await,
         };
         result.map_err(|err| explain(err, &server))
     }
@@ -107,7 +107,7 @@ mod tests {
             err.to_string(),
             "only members of the admin groups [ops] may see the server's keys"
         );
-        let hint = crate::error::hint(&err).unwrap();
+        let hint = crate::error::hint(&err, &[]).unwrap();
         assert!(hint.contains("admin groups"), "{hint}");
     }
 
@@ -116,7 +116,7 @@ mod tests {
         let message = "this server owns no IAM keys (no [[identities]] configured); it uses ambient credentials";
         let err = explain(not_found(Some("no_owned_keys"), message), &server());
         assert_eq!(err.to_string(), message);
-        assert_eq!(crate::error::hint(&err), None);
+        assert_eq!(crate::error::hint(&err, &[]), None);
     }
 
     #[test]
@@ -126,7 +126,7 @@ mod tests {
             &server(),
         );
         assert_eq!(err.to_string(), "no identity named `nope`");
-        assert!(crate::error::hint(&err)
+        assert!(crate::error::hint(&err, &[])
             .unwrap()
             .contains("vault admin keys"));
     }

@@ -6,8 +6,7 @@ use serde_json::{json, Value};
 use vault_api::admin::RotateResponse;
 
 use crate::auth::Authenticator;
-use crate::command::audit::list::cell;
-use crate::http::Http;
+use crate::table::cell;
 
 /// Start a rotation now for one identity's key, or every identity's; `vault admin keys` follows it.
 #[derive(Debug, clap::Args)]
@@ -18,20 +17,16 @@ pub struct Cmd {
 }
 
 impl Cmd {
-    pub async fn run(self, http: &Http, auth: &Authenticator<'_>) -> anyhow::Result<()> {
-        let body = body(self.identity.as_deref());
+    pub async fn run(self, auth: &Authenticator<'_>) -> anyhow::Result<()> {
         let answer: RotateResponse = auth
-            .call(|token| {
-                let body = &body;
-                async move { http.post_json("v1/admin/rotate", &token, body).await }
-            })
+            .post_json("v1/admin/rotate", &body(self.identity.as_deref()))
             .await
             .context("starting a rotation")?;
         if answer.identities.is_empty() {
             eprintln!("No rotation was started: the server lists no identities.");
             return Ok(());
         }
-        crate::print_out(&started(&answer))?;
+        crate::output::print_out(&started(&answer))?;
         eprintln!("hint: `vault admin keys` shows its progress");
         Ok(())
     }
@@ -54,6 +49,8 @@ fn started(answer: &RotateResponse) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::ci::Secret;
+    use crate::http::Http;
 
     #[test]
     fn the_body_names_the_identity_or_is_empty_for_all() {
@@ -74,13 +71,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn rotate_posts_the_body_with_the_login_token() {
+    async fn rotate_posts_the_body_with_the_bearer_token() {
         let (base, server) =
             crate::test_server::one_shot("200 OK", r#"{"identities":["broker"]}"#).await;
         let url = crate::config::ServerUrl::parse(&base).unwrap();
         let http = Http::new(&url).unwrap();
-        let answer: RotateResponse = http
-            .post_json("v1/admin/rotate", "tok", &body(Some("broker")))
+        let auth = Authenticator::ci(&http, Secret::new("tok"));
+        let answer: RotateResponse = auth
+            .post_json("v1/admin/rotate", &body(Some("broker")))
             .await
             .unwrap();
         assert_eq!(answer.identities, ["broker"]);

@@ -5,9 +5,8 @@ use std::io::{ErrorKind, IsTerminal, Write};
 use std::time::Duration;
 
 use anyhow::Context;
-use time::OffsetDateTime;
 
-use super::{endpoint, Filters};
+use super::filters::Filters;
 use crate::auth::Authenticator;
 use crate::error::UserError;
 use crate::http::Http;
@@ -27,13 +26,9 @@ pub struct Cmd {
 
 impl Cmd {
     pub async fn run(self, http: &Http, auth: &Authenticator<'_>) -> anyhow::Result<()> {
-        self.filters.check(OffsetDateTime::now_utc())?;
-        let url = endpoint(http.server(), "v1/audit/export", &self.filters.query());
+        self.filters.check(crate::clock::now())?;
         let resp = auth
-            .call(|token| {
-                let url = url.clone();
-                async move { http.open(url, &token, EXPORT_TIMEOUT).await }
-            })
+            .open("v1/audit/export", &self.filters.query(), EXPORT_TIMEOUT)
             .await
             .context("exporting the audit log")?;
         check_content_type(resp.headers().get(reqwest::header::CONTENT_TYPE))?;
@@ -181,7 +176,9 @@ mod tests {
                 .starts_with("the export was cut off after 1 events"),
             "{err:#}"
         );
-        assert!(crate::error::hint(&err).unwrap().contains("incomplete"));
+        assert!(crate::error::hint(&err, &[])
+            .unwrap()
+            .contains("incomplete"));
         assert!(out.starts_with(b"{\"a\":1}\n"));
     }
 

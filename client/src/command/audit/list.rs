@@ -4,15 +4,13 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use time::format_description::well_known::Rfc3339;
-use time::{OffsetDateTime, UtcOffset};
 use vault_api::audit::{AuditEventView, AuditPage};
 
-use super::{endpoint, is_transient, Filters};
+use super::filters::Filters;
 use crate::auth::Authenticator;
 use crate::error::one_line;
-use crate::http::Http;
-use crate::table::Columns;
+use crate::http::ApiError;
+use crate::table::{self, cell, cell_or_dash, display_time, Columns};
 
 /// The server's largest page (`limit` 1..=1000).
 const MAX_PAGE: usize = 1000;
@@ -57,12 +55,12 @@ pub struct Cmd {
 }
 
 impl Cmd {
-    pub async fn run(self, http: &Http, auth: &Authenticator<'_>) -> anyhow::Result<()> {
-        self.filters.check(OffsetDateTime::now_utc())?;
+    pub async fn run(self, auth: &Authenticator<'_>) -> anyhow::Result<()> {
+        self.filters.check(crate::clock::now())?;
         if self.follow {
-            return self.follow(http, auth).await;
+            return self.follow(auth).await;
         }
-        let (events, more) = newest(http, auth, &self.filters, self.limit).await?;
+        let (events, more) = newest(auth, &self.filters, self.limit).await?;
         if events.is_empty() {
             let which = if self.filters.is_empty() {
                 ""
@@ -77,7 +75,7 @@ impl Cmd {
         } else {
             table(&events)
         };
-        if crate::write_out(&text)? && more {
+        if crate::output::write_out(&text)? && more {
             eprintln!(
                 "More events match than the {} shown: raise --limit, narrow the filters, or run `vault audit export` for all of them.",
                 events.len()
@@ -88,8 +86,8 @@ impl Cmd {
 
     /// Prints the newest events oldest first, then long-polls for new ones until interrupted or
     /// until stdout's reader goes away. Transient failures are retried with a growing pause.
-    async fn follow(&self, http: &Http, auth: &Authenticator<'_>) -> anyhow::Result<()> {
-        let (mut backlog, _) = newest(http, auth, &self.filters, self.limit).await?;
+    async fn follow(&self, auth: &Authenticator<'_>) -> anyhow::Result<()> {
+        let (mut backlog, _) = newest(auth, &self.filters, self.limit).await?;
         backlog.reverse();
         let mut rows = vec![header()];
         rows.extend(backlog.iter().map(cells));
@@ -101,7 +99,7 @@ impl Cmd {
         for event in &backlog {
             text.push_str(&printer.event(event)?);
         }
-        if !crate::write_out(&text)? {
+        if !crate::output::write_out(&text)? {
             return Ok(());
         }
         if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
@@ -116,15 +114,8 @@ impl Cmd {
             let mut query = self.filters.query();
             query.push(("after", after.clone()));
             query.push(("wait", FOLLOW_WAIT_SECS.to_string()));
-            let url = endpoint(http.server(), "v1/audit/follow", &query);
             let answer = auth
-                .call(|token| {
-                    let url = url.clone();
-                    async move {
-                        http.get_url::<AuditPage>(url, &token, Some(FOLLOW_TIMEOUT))
-                            .await
-                    }
-                })
+                .get_query::<AuditPage>("v1/audit/follow", &query, Some(FOLLOW_TIMEOUT))
                 .await;
             let page = match answer {
                 Ok(page) => page,
@@ -150,7 +141,7 @@ impl Cmd {
                     last = event.chain_seq;
                 }
             }
-            if !text.is_empty() && !crate::write_out(&text)? {
+            if !text.is_empty() && !crate::output::write_out(&text)? {
                 return Ok(());
             }
             after = match page.next_cursor {
@@ -162,9 +153,25 @@ impl Cmd {
     }
 }
 
+/// Whether retrying later may help: the server unreachable, overloaded or restarting.
+pub fn is_transient(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<ApiError>(),
+            Some(
+                ApiError::Unreachable { .. }
+                    | ApiError::Unavailable { .. }
+                    | ApiError::Status {
+                        status: 500 | 502 | 504,
+                        ..
+                    }
+            )
+        )
+    })
+}
+
 /// Up to `limit` matching events, newest first, fetched page by page; and whether more match.
 async fn newest(
-    http: &Http,
     auth: &Authenticator<'_>,
     filters: &Filters,
     limit: u32,
@@ -174,16 +181,9 @@ async fn newest(
     let mut cursor: Option<String> = None;
     loop {
         let want = (limit - events.len()).min(MAX_PAGE);
-        let url = endpoint(
-            http.server(),
-            "v1/audit",
-            &page_query(filters, want, cursor.as_deref()),
-        );
+        let query = page_query(filters, want, cursor.as_deref());
         let page: AuditPage = auth
-            .call(|token| {
-                let url = url.clone();
-                async move { http.get_url(url, &token, None).await }
-            })
+            .get_query("v1/audit", &query, None)
             .await
             .context("reading the audit log")?;
         let got = page.events.len();
@@ -254,18 +254,16 @@ fn json_lines(events: &[AuditEventView]) -> anyhow::Result<String> {
 fn table(events: &[AuditEventView]) -> String {
     let mut rows = vec![header()];
     rows.extend(events.iter().map(cells));
-    crate::table::render(&rows)
+    table::render(&rows)
 }
 
 fn header() -> Vec<String> {
-    HEADER.map(String::from).to_vec()
+    table::header(&HEADER)
 }
 
 /// An event's table cells: missing values as `-` (a missing reason left blank), long ones cut
 /// short, and nothing that could move a terminal's cursor or reorder its text.
 fn cells(e: &AuditEventView) -> Vec<String> {
-    let or_dash =
-        |value: &Option<String>, max| value.as_deref().map_or("-".into(), |v| cell(v, max));
     let principal = match (&e.principal, &e.principal_id, e.principal_kind.as_deref()) {
         (Some(p), _, _) | (None, Some(p), _) => cell(p, MAX_PRINCIPAL),
         (None, None, Some("system")) => "(system)".into(),
@@ -275,49 +273,13 @@ fn cells(e: &AuditEventView) -> Vec<String> {
         display_time(&e.time),
         principal,
         cell(&e.action, MAX_NAME),
-        or_dash(&e.profile, MAX_NAME),
+        cell_or_dash(e.profile.as_deref(), MAX_NAME),
         cell(&e.outcome, MAX_NAME),
-        or_dash(&e.access_key_id, MAX_NAME),
+        cell_or_dash(e.access_key_id.as_deref(), MAX_NAME),
         e.reason
             .as_deref()
             .map_or(String::new(), |r| cell(r, MAX_REASON)),
     ]
-}
-
-/// `2024-05-01T12:00:03Z`: UTC to the second (the same form `--since` takes); an unreadable time
-/// is shown as sent.
-pub(crate) fn display_time(text: &str) -> String {
-    let format =
-        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    OffsetDateTime::parse(text, &Rfc3339)
-        .ok()
-        .and_then(|t| t.to_offset(UtcOffset::UTC).format(&format).ok())
-        .unwrap_or_else(|| cell(text, 32))
-}
-
-/// `text` made safe and short for one table cell: line breaks and tabs become spaces, other
-/// control and bidirectional-override characters are shown escaped, and past `max` characters
-/// the rest is replaced by `…`.
-pub(crate) fn cell(text: &str, max: usize) -> String {
-    let mut safe = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\n' | '\r' | '\t' => safe.push(' '),
-            c if c.is_control() || is_bidi_control(c) => safe.extend(c.escape_default()),
-            c => safe.push(c),
-        }
-    }
-    if safe.chars().count() <= max {
-        return safe;
-    }
-    let mut short: String = safe.chars().take(max.saturating_sub(1)).collect();
-    short.push('…');
-    short
-}
-
-/// Characters that reorder the text around them on screen (Trojan Source).
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Pauses between retries: 1 s, doubling up to 30 s, back to 1 s after a success.

@@ -10,10 +10,8 @@ use std::time::Duration;
 use anyhow::Context;
 use vault_api::audit::VerifyReport;
 
-use super::endpoint;
 use crate::auth::Authenticator;
 use crate::error::UserError;
-use crate::http::Http;
 
 /// Recomputing every hash of a long chain takes the server a while.
 const VERIFY_TIMEOUT: Duration = Duration::from_secs(10 * 60);
@@ -64,7 +62,7 @@ impl FromStr for Anchor {
 
 impl Cmd {
     /// Prints the verdict on stdout; a broken chain exits 1.
-    pub async fn run(self, http: &Http, auth: &Authenticator<'_>) -> anyhow::Result<ExitCode> {
+    pub async fn run(self, auth: &Authenticator<'_>) -> anyhow::Result<ExitCode> {
         if let (Some(from), Some(to)) = (self.from_seq, self.to_seq) {
             if from > to {
                 return Err(
@@ -74,11 +72,11 @@ impl Cmd {
                 );
             }
         }
-        let report = fetch(http, auth, &self.query())
+        let report = fetch(auth, &self.query())
             .await
             .context("verifying the audit log")?;
         let (verdict, intact) = verdict(&report);
-        crate::print_out(&verdict)?;
+        crate::output::print_out(&verdict)?;
         let mut anchors_hold = true;
         for anchor in &self.anchor {
             let line = if anchor.pruned_from(&report) {
@@ -88,14 +86,14 @@ impl Cmd {
                 )
             } else {
                 let seq = anchor.seq.to_string();
-                let at = fetch(http, auth, &[("from_seq", seq.clone()), ("to_seq", seq)])
+                let at = fetch(auth, &[("from_seq", seq.clone()), ("to_seq", seq)])
                     .await
                     .context("checking an anchor")?;
                 let (line, holds) = anchor_verdict(anchor, &at);
                 anchors_hold &= holds;
                 line
             };
-            crate::print_out(&line)?;
+            crate::output::print_out(&line)?;
         }
         if intact && anchors_hold {
             return Ok(ExitCode::SUCCESS);
@@ -118,16 +116,11 @@ impl Cmd {
 
 /// `GET /v1/audit/verify` with `query`.
 async fn fetch(
-    http: &Http,
     auth: &Authenticator<'_>,
     query: &[(&'static str, String)],
 ) -> anyhow::Result<VerifyReport> {
-    let url = endpoint(http.server(), "v1/audit/verify", query);
-    auth.call(|token| {
-        let url = url.clone();
-        async move { http.get_url(url, &token, Some(VERIFY_TIMEOUT)).await }
-    })
-    .await
+    auth.get_query("v1/audit/verify", query, Some(VERIFY_TIMEOUT))
+        .await
 }
 
 /// The line to print for one anchor, given the verification of just its event, and whether the
