@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 
 use axum::{extract::FromRequestParts, http::request::Parts};
 
-use super::Caller;
+use super::caller::Caller;
 use crate::{
     audit::{AuditEvent, Outcome},
     clock,

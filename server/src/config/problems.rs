@@ -1,10 +1,9 @@
-//! Validation problems, collected rather than stopping at the first, each with its key path.
+//! Validation problems, collected rather than stopping at the first, each with its key path,
+//! and the error that lists them.
 
 use std::time::Duration;
 
 use url::Url;
-
-use super::{parse_duration, ConfigError};
 
 /// Collects problems instead of stopping at the first, so `check-config` reports them all.
 #[derive(Default)]
@@ -32,4 +31,25 @@ impl Problems {
         }
         Some(url)
     }
+}
+
+/// Every problem found in a configuration, each prefixed with its key path.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n  {}", .problems.join("\n  "))]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+impl ConfigError {
+    pub(super) fn one(problem: impl Into<String>) -> Self {
+        ConfigError {
+            problems: vec![problem.into()],
+        }
+    }
+}
+
+/// Parses `"1h"`, `"15m"`, `"30d"`, `"900s"` (humantime syntax).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|e| format!("`{text}` is not a duration ({e}); use e.g. \"15m\", \"1h\", \"30d\""))
 }

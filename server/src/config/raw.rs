@@ -7,18 +7,10 @@ use serde::Deserialize;
 use super::{
     ci::{validate_issuers, validate_rules, RawCiIssuer, RawCiRule},
     identities::{self, RawIdentity},
-    problems::Problems,
-    secret, AuditConfig, AwsConfig, Config, ConfigError, OidcConfig, Profile,
+    model::{AuditConfig, AwsConfig, Config, LogFormat, OidcConfig, Profile},
+    problems::{ConfigError, Problems},
+    secret,
 };
-
-/// Request log format.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    #[default]
-    Text,
-    Json,
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -9,7 +9,7 @@ use axum::{
 };
 use vault_api::OAuthErrorBody;
 
-use super::ApiError;
+use super::api::ApiError;
 
 /// The `error` codes this server answers with (RFC 6749 §5.2, RFC 8628 §3.5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use secrecy::{ExposeSecret, SecretString};
 use sqlx::PgPool;
 use time::OffsetDateTime;
 
-use super::{mask, seal::MasterKey};
+use super::{mask::mask, seal::MasterKey};
 use crate::{
     audit::{AuditEvent, Outcome},
     config::Identity,

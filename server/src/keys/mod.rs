@@ -5,8 +5,11 @@ pub mod active;
 pub mod iam;
 pub mod import;
 pub mod leader;
+mod mask;
 pub mod rotation;
 pub mod seal;
+
+pub use mask::mask;
 
 use std::sync::Arc;
 
@@ -61,16 +64,4 @@ impl OwnedKeys {
     pub fn rotator(&self, identity: &str) -> Option<&Arc<rotation::Rotator>> {
         self.rotators.iter().find(|r| r.identity.name == identity)
     }
-}
-
-/// `AKIA****WXYZ`: enough to tell keys apart, not enough to use one.
-pub fn mask(access_key_id: &str) -> String {
-    if access_key_id.len() <= 8 {
-        return "****".into();
-    }
-    format!(
-        "{}****{}",
-        &access_key_id[..4],
-        &access_key_id[access_key_id.len() - 4..]
-    )
 }

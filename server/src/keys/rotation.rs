@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use super::{
     active::ActiveKeys,
     iam::{IamError, KeyAdmin},
-    mask,
+    mask::mask,
 };
 use crate::{
     audit::{AuditEvent, Outcome},

@@ -12,7 +12,7 @@ use crate::{
     error::ApiError,
     keys::{mask, OwnedKeys},
     request_meta::RequestMeta,
-    routes::AppJson,
+    routes::json::AppJson,
     state::AppState,
 };
 

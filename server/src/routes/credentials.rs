@@ -4,7 +4,7 @@ use axum::{extract::State, Json};
 use vault_api::{AssumeRoleRequest, Credentials, CredentialsRequest};
 
 use crate::{
-    auth::Caller, error::ApiError, issuance, request_meta::RequestMeta, routes::AppJson,
+    auth::Caller, error::ApiError, issuance, request_meta::RequestMeta, routes::json::AppJson,
     state::AppState,
 };
 

@@ -1,4 +1,4 @@
-//! The one route table, and the JSON extractor whose rejections use the API's error format.
+//! The one route table.
 
 mod admin;
 mod audit;
@@ -7,6 +7,7 @@ mod callback;
 mod credentials;
 mod device;
 mod health;
+pub mod json;
 mod pages;
 mod profiles;
 mod revoke;
@@ -14,7 +15,7 @@ mod token;
 mod well_known;
 
 use axum::{
-    extract::{DefaultBodyLimit, FromRequest},
+    extract::DefaultBodyLimit,
     http::Request,
     middleware,
     routing::{get, post},
@@ -23,11 +24,6 @@ use axum::{
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::{error::ApiError, request_meta, state::AppState};
-
-/// A JSON body; malformed input becomes a 400 with the API's JSON error.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
-pub struct AppJson<T>(pub T);
 
 /// Every route the server answers.
 pub fn router(state: AppState) -> Router {

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{format_time, AuditRow};
+use super::row::{format_time, AuditRow};
 
 #[derive(Serialize)]
 struct Canonical<'a> {

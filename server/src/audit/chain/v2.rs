@@ -13,7 +13,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{jsonb, AuditRow};
+use super::{jsonb, row::AuditRow};
 
 /// The encoding's number, stored in `hash_version` and encoded as the first field.
 pub const VERSION: i16 = 2;

@@ -1,0 +1,103 @@
+//! The `Caller` extractor: a bearer access token checked against its signature, its claims and
+//! a live login session.
+
+use axum::{extract::FromRequestParts, http::request::Parts};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{
+    clock,
+    config::Config,
+    error::ApiError,
+    policy::Membership,
+    principal::{Actor, Principal},
+    state::AppState,
+    tokens::TokenError,
+};
+
+/// An authenticated caller of the `/v1` API.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Principal,
+    pub groups: Vec<String>,
+    pub session_id: Uuid,
+    pub token_expires_at: OffsetDateTime,
+    /// For CI jobs: the issuer name and verified claims the policy matches on.
+    pub ci: Option<(String, serde_json::Map<String, serde_json::Value>)>,
+}
+
+impl Caller {
+    /// What the policy decides on: groups for people, claims for CI jobs.
+    pub fn membership(&self) -> Membership<'_> {
+        match &self.ci {
+            Some((issuer, claims)) => Membership::Ci { issuer, claims },
+            None => Membership::Groups(&self.groups),
+        }
+    }
+
+    /// Whom the audit trail names for what this caller does.
+    pub fn actor(&self) -> Actor<'_> {
+        Actor {
+            principal: &self.principal,
+            session_id: self.session_id,
+        }
+    }
+
+    /// Whether the caller is in one of the configured admin groups.
+    pub fn is_admin(&self, config: &Config) -> bool {
+        self.groups.iter().any(|g| config.admin_groups.contains(g))
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                ApiError::Unauthorized("missing bearer token; run `vault login`".into())
+            })?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .ok_or_else(|| {
+                ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
+            })?;
+        let now = clock::now();
+        let claims = state
+            .tokens
+            .verify(token.trim(), now)
+            .await
+            .map_err(|e| match e {
+                TokenError::Invalid(m) => {
+                    tracing::info!(reason = %m, "access token refused");
+                    ApiError::Unauthorized(format!("{m}; run `vault login`"))
+                }
+                TokenError::Db(db) => db.into(),
+            })?;
+        let session = state
+            .sessions
+            .find_active(&state.db, claims.sid, now)
+            .await?
+            .filter(|s| s.principal_id == claims.sub)
+            .ok_or_else(|| {
+                ApiError::Unauthorized("access token rejected: the login session was revoked or has expired; run `vault login`".into())
+            })?;
+        Ok(Caller {
+            principal: session.principal(),
+            groups: session.groups,
+            session_id: session.session_id,
+            token_expires_at: OffsetDateTime::from_unix_timestamp(claims.exp).unwrap_or(now),
+            ci: match (session.ci_issuer, session.ci_claims) {
+                (Some(issuer), Some(serde_json::Value::Object(claims))) => Some((issuer, claims)),
+                _ => None,
+            },
+        })
+    }
+}

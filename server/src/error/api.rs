@@ -1,0 +1,130 @@
+//! The error of the `/v1` and `/assume-role` API: every failure becomes a status and a JSON
+//! body a person can act on. Internal causes are logged once and never sent to the client.
+
+use axum::{
+    extract::rejection::JsonRejection,
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use vault_api::ErrorBody;
+
+use crate::policy::Denial;
+
+/// An error answered by an `/v1` or `/assume-role` handler.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
+    #[error("{message}")]
+    NotFound { code: &'static str, message: String },
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    BadGateway(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "invalid_token"),
+            ApiError::Forbidden { code, .. } => (StatusCode::FORBIDDEN, code),
+            ApiError::NotFound { code, .. } => (StatusCode::NOT_FOUND, code),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::BadGateway(_) => (StatusCode::BAD_GATEWAY, "upstream_error"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        ApiError::from(crate::db::DbError::from(e))
+    }
+}
+
+impl From<crate::db::DbError> for ApiError {
+    fn from(e: crate::db::DbError) -> Self {
+        match e {
+            crate::db::DbError::Unavailable(cause) => {
+                tracing::error!(error = %cause, "database unavailable");
+                ApiError::Unavailable(
+                    "the team-vault database is unavailable; try again shortly".into(),
+                )
+            }
+            crate::db::DbError::Other(cause) => ApiError::Internal(cause.into()),
+        }
+    }
+}
+
+impl From<crate::trail::writer::WriteFailed> for ApiError {
+    /// The one mapping of an audit write failure: the writer logged the cause, the client
+    /// learns only that nothing was done.
+    fn from(_: crate::trail::writer::WriteFailed) -> Self {
+        ApiError::Unavailable(
+            "the audit trail cannot be written right now, so nothing was done; try again shortly"
+                .into(),
+        )
+    }
+}
+
+impl From<Denial> for ApiError {
+    /// An unknown profile is a 404; every other refusal is a 403. Both carry the reason.
+    fn from(denial: Denial) -> Self {
+        let (code, message) = (denial.code(), denial.to_string());
+        match denial {
+            Denial::UnknownProfile { .. } => ApiError::NotFound { code, message },
+            _ => ApiError::Forbidden { code, message },
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        ApiError::BadRequest(format!("malformed request body: {}", rejection.body_text()))
+    }
+}
+
+impl ApiError {
+    /// Status, code and the text the client may see. The cause of an internal error is logged
+    /// here, the one place every answer passes through, and replaced by a generic sentence.
+    pub fn into_public(self) -> (StatusCode, &'static str, String) {
+        let (status, code) = self.parts();
+        let message = match self {
+            ApiError::Internal(cause) => {
+                tracing::error!(error = ?cause, "internal error");
+                "internal server error; the cause is in the server log".to_owned()
+            }
+            other => other.to_string(),
+        };
+        (status, code, message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = self.into_public();
+        let mut response = (
+            status,
+            Json(ErrorBody {
+                error: code.to_owned(),
+                message,
+            }),
+        )
+            .into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"team-vault\", error=\"invalid_token\""),
+            );
+        }
+        response
+    }
+}
