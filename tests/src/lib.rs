@@ -14,6 +14,7 @@ pub mod config;
 pub mod database;
 pub mod db_roles;
 pub mod env;
+pub mod faults;
 pub mod jwt;
 pub mod login;
 pub mod logs;

@@ -72,15 +72,7 @@ async fn credentials_are_withheld_when_the_audit_write_fails() {
     let oauth = app.oauth();
     let token = oauth.login("alice").await.access_token;
     // A real Postgres refusal of exactly the audit insert that must precede any credential.
-    sqlx::raw_sql(
-        r#"CREATE FUNCTION e2e_refuse_issue() RETURNS trigger LANGUAGE plpgsql AS $$
-           BEGIN RAISE EXCEPTION 'e2e: audit storage refuses this write'; END $$;
-           CREATE TRIGGER e2e_refuse_issue BEFORE INSERT ON audit_events FOR EACH ROW
-           WHEN (NEW.action = 'credentials_issue') EXECUTE FUNCTION e2e_refuse_issue();"#,
-    )
-    .execute(&app.db)
-    .await
-    .expect("installing the refusing trigger");
+    app.refuse_audit_events("credentials_issue").await;
 
     let resp = oauth
         .post_json(

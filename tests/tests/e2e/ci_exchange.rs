@@ -303,3 +303,53 @@ async fn a_burst_of_one_job_identity_shares_one_session_and_audits_every_reuse()
         n - 1 + 2 + 2
     );
 }
+
+#[tokio::test]
+async fn an_exchange_whose_audit_event_cannot_be_written_gets_the_generic_503_and_no_database_text()
+{
+    let (issuer, app) = spawn_ci_app().await;
+    // A real Postgres refusal of exactly the exchange's audit insert, granted or refused.
+    app.refuse_audit_events("ci_exchange").await;
+
+    let granted = app.ci_exchange(&issuer.mint(json!({}))).await;
+    let refused = app
+        .ci_exchange(&issuer.mint(json!({"aud": "someone-else"})))
+        .await;
+
+    for (what, ex) in [
+        ("a valid token", &granted),
+        ("a token for another audience", &refused),
+    ] {
+        assert_eq!(ex.status, 503, "{what}: {}", ex.text);
+        assert_eq!(
+            ex.body["error"], "temporarily_unavailable",
+            "{what}: {}",
+            ex.text
+        );
+        assert_eq!(
+            ex.description(),
+            "the audit trail cannot be written right now, so nothing was done; try again shortly",
+            "{what}"
+        );
+        assert!(ex.body.get("access_token").is_none(), "{what}: {}", ex.text);
+        for leak in ["refuses this write", "database", "P0001", "trigger"] {
+            assert!(
+                !ex.text.contains(leak),
+                "{what}: `{leak}` reached the client: {}",
+                ex.text
+            );
+        }
+    }
+    let live: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM login_sessions WHERE ci_issuer IS NOT NULL AND revoked_at IS NULL",
+    )
+    .fetch_one(&app.db)
+    .await
+    .expect("counting live CI sessions");
+    assert_eq!(
+        app.ci_session_count().await,
+        1,
+        "the granted exchange made a session"
+    );
+    assert_eq!(live, 0, "the session of an unaudited exchange is ended");
+}

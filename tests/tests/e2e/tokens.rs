@@ -243,15 +243,7 @@ async fn an_access_token_hmac_signed_with_the_public_key_is_refused() {
     let app = TestApp::spawn().await;
     let genuine = app.oauth().login("alice").await.access_token;
     let (header, claims) = jwt::decode_unverified(&genuine);
-    let jwks: serde_json::Value = app
-        .http
-        .get(app.endpoint("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .expect("JWKS");
+    let jwks = jwks_of(&app).await;
     let kid = header["kid"].as_str().expect("kid");
     let x = jwks["keys"]
         .as_array()
@@ -319,18 +311,21 @@ async fn a_token_of_another_deployment_sharing_the_database_is_refused() {
     assert_token_refused(&other, &token, "token issued for another public URL").await;
 }
 
-/// The kids the JWKS of `app` publishes.
-async fn published_kids(app: &TestApp) -> Vec<String> {
-    let jwks: serde_json::Value = app
-        .http
+/// The JWKS `app` publishes.
+async fn jwks_of(app: &TestApp) -> serde_json::Value {
+    app.http
         .get(app.endpoint("/.well-known/jwks.json"))
         .send()
         .await
         .unwrap()
         .json()
         .await
-        .expect("JWKS");
-    jwks["keys"]
+        .expect("JWKS")
+}
+
+/// The kids the JWKS of `app` publishes.
+async fn published_kids(app: &TestApp) -> Vec<String> {
+    jwks_of(app).await["keys"]
         .as_array()
         .expect("a key list")
         .iter()
