@@ -40,3 +40,48 @@ impl TestApp {
         .await
     }
 }
+
+/// A lock the test holds in a transaction of its own until it lets go.
+pub struct HeldLock(sqlx::Transaction<'static, sqlx::Postgres>);
+
+impl HeldLock {
+    /// Ends the transaction: whoever waits for the lock goes on.
+    pub async fn release(self) {
+        self.0.rollback().await.expect("releasing the held lock");
+    }
+}
+
+impl TestApp {
+    /// Runs `lock_sql` (e.g. `SELECT 1 FROM t FOR UPDATE`) in a transaction that stays open, so
+    /// a server statement that needs the same lock waits until [`HeldLock::release`].
+    pub async fn hold_lock(&self, lock_sql: &str) -> HeldLock {
+        let mut tx = self
+            .db
+            .begin()
+            .await
+            .expect("beginning the lock's transaction");
+        sqlx::raw_sql(lock_sql)
+            .execute(&mut *tx)
+            .await
+            .unwrap_or_else(|e| panic!("{lock_sql}: {e}"));
+        HeldLock(tx)
+    }
+
+    /// Waits until a session in this test's database waits for a lock while running a statement
+    /// whose text contains `fragment`.
+    pub async fn wait_until_blocked(&self, what: &str, fragment: &str, limit: Duration) {
+        crate::poll::until(what, limit, || async {
+            let blocked: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity
+                  WHERE datname = current_database() AND pid <> pg_backend_pid()
+                    AND wait_event_type = 'Lock' AND strpos(query, $1) > 0",
+            )
+            .bind(fragment)
+            .fetch_one(&self.db)
+            .await
+            .expect("reading pg_stat_activity");
+            (blocked > 0).then_some(())
+        })
+        .await;
+    }
+}
