@@ -21,6 +21,7 @@ pub mod logs;
 pub mod moto;
 pub mod oauth;
 pub mod owned_keys;
+pub mod pg_activity;
 pub mod poll;
 pub mod process;
 

@@ -1,5 +1,6 @@
 //! Captures the in-process server's log output (all tests share one process and one subscriber),
-//! so tests can assert that no secret is ever logged.
+//! so tests can assert that no secret is ever logged. Capture is installed before any test server
+//! starts, or the test fails: a log assertion never runs against nothing.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -32,30 +33,44 @@ impl<'a> MakeWriter<'a> for Buffer {
     }
 }
 
-static CAPTURE: OnceLock<Option<Buffer>> = OnceLock::new();
+static CAPTURE: OnceLock<Buffer> = OnceLock::new();
 
 /// Installs the capturing subscriber once (verbose for the server: `vault_server=trace`).
-/// Returns false when another global subscriber was installed first.
-pub fn init() -> bool {
-    CAPTURE
-        .get_or_init(|| {
-            let buffer = Buffer::default();
-            let filter = EnvFilter::new("info,vault_server=trace,vault_api=trace,tower_http=debug");
-            let subscriber = tracing_subscriber::fmt()
-                .with_env_filter(filter)
-                .with_ansi(false)
-                .with_writer(buffer.clone())
-                .finish();
-            tracing::subscriber::set_global_default(subscriber)
-                .ok()
-                .map(|()| buffer)
-        })
-        .is_some()
+/// Panics when another global subscriber was installed first: the log assertions would see
+/// nothing of the server's output.
+pub fn init() {
+    CAPTURE.get_or_init(|| {
+        let buffer = Buffer::default();
+        let filter = EnvFilter::new("info,vault_server=trace,vault_api=trace,tower_http=debug");
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(false)
+            .with_writer(buffer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect(
+            "installing the log capture: another global tracing subscriber is already installed \
+             in this test process",
+        );
+        buffer
+    });
 }
 
-/// Everything logged so far by any test's server; `None` when capture could not be installed.
-pub fn captured() -> Option<String> {
-    let buffer = CAPTURE.get()?.as_ref()?;
+/// Everything logged so far by any test's server.
+pub fn captured() -> String {
+    let buffer = CAPTURE
+        .get()
+        .expect("no log capture: a test server installs it when it starts (logs::init)");
     let bytes = buffer.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    Some(String::from_utf8_lossy(&bytes).into_owned())
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// The captured lines logged while a server handled request `request_id` (its request span
+/// names the id the server also writes into the request's audit events and `x-request-id`).
+pub fn of_request(request_id: &str) -> Vec<String> {
+    let needle = format!("request_id={request_id}");
+    captured()
+        .lines()
+        .filter(|l| l.contains(&needle))
+        .map(str::to_owned)
+        .collect()
 }

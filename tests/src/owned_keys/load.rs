@@ -99,6 +99,26 @@ impl Load {
         }
     }
 
+    /// Requests sent at or after `from` that have their answer (or their error) by now.
+    pub fn answered_since(&self, from: Instant) -> usize {
+        self.samples
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|s| s.sent >= from)
+            .count()
+    }
+
+    /// Waits until `n` requests sent at or after `from` have their answer.
+    pub async fn wait_answered_since(&self, from: Instant, n: usize, limit: Duration) {
+        crate::poll::until(
+            &format!("{n} answers to requests sent after a moment of the load"),
+            limit,
+            || async { (self.answered_since(from) >= n).then_some(()) },
+        )
+        .await;
+    }
+
     /// Stops sending and waits for every request in flight.
     pub async fn stop(self) -> LoadReport {
         let _ = self.stop.send(true);

@@ -59,6 +59,7 @@ pub struct KeyBedBuilder {
     max_key_age: String,
     profiles: Vec<ProfileSpec>,
     proxy: bool,
+    log_statements: bool,
 }
 
 impl Default for KeyBedBuilder {
@@ -71,6 +72,7 @@ impl Default for KeyBedBuilder {
             max_key_age: "30d".into(),
             profiles: config::default_profiles(),
             proxy: false,
+            log_statements: false,
         }
     }
 }
@@ -99,6 +101,13 @@ impl KeyBedBuilder {
     /// Servers reach moto through an [`AwsProxy`] that can hold their AWS calls.
     pub fn through_proxy(mut self) -> Self {
         self.proxy = true;
+        self
+    }
+
+    /// Replicas log every SQL statement they run, so a test can count their tries for the
+    /// rotation lock ([`ServerProcess::lock_tries`]).
+    pub fn log_statements(mut self) -> Self {
+        self.log_statements = true;
         self
     }
 
@@ -260,14 +269,11 @@ impl KeyBed {
         let port = server::free_port();
         let config = self.write_config(name, port);
         let log = self.dir.path().join(format!("{name}.log"));
-        ServerProcess::start(
-            name,
-            port,
-            config,
-            log,
-            vec![("VAULT_MASTER_KEY".into(), master_key.into())],
-        )
-        .await
+        let mut env = vec![("VAULT_MASTER_KEY".into(), master_key.into())];
+        if self.builder.log_statements {
+            env.push(("RUST_LOG".into(), server::LOG_STATEMENTS.into()));
+        }
+        ServerProcess::start(name, port, config, log, env).await
     }
 
     /// Logs `user` in at `server` and returns an access token.

@@ -92,6 +92,14 @@ pub async fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     .unwrap_or_else(|e| panic!("{e:#}"))
 }
 
+/// `RUST_LOG` of a replica that also logs every SQL statement it runs (sqlx's `summary="…"` lines
+/// at debug), on top of the server's own default filter.
+pub const LOG_STATEMENTS: &str =
+    "info,sqlx=warn,sqlx::query=debug,aws_config=warn,aws_smithy_runtime=warn";
+
+/// In the statement a replica runs each time it tries for the rotation lock (`keys::leader`).
+const LOCK_TRY: &str = "pg_try_advisory_lock";
+
 /// A free port on 127.0.0.1 (bound, then let go).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -210,7 +218,8 @@ impl ServerProcess {
     }
 
     fn log_since(&self, offset: u64) -> String {
-        let bytes = std::fs::read(&self.log).unwrap_or_default();
+        let bytes = std::fs::read(&self.log)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", self.log.display()));
         let from = usize::try_from(offset).unwrap_or(0).min(bytes.len());
         String::from_utf8_lossy(&bytes[from..]).into_owned()
     }
@@ -221,6 +230,31 @@ impl ServerProcess {
             .lines()
             .filter(|l| l.contains(needle))
             .count()
+    }
+
+    /// How often it has tried for the rotation lock, all runs. Needs a bed built with
+    /// [`log_statements`](super::KeyBedBuilder::log_statements).
+    pub fn lock_tries(&self) -> usize {
+        assert!(
+            self.env
+                .iter()
+                .any(|(k, v)| k == "RUST_LOG" && v == LOG_STATEMENTS),
+            "{} does not log its statements: build the bed with .log_statements()",
+            self.name
+        );
+        self.log_count(LOCK_TRY)
+    }
+
+    /// Waits until it has tried for the rotation lock `n` more times than `since` (a count from
+    /// [`lock_tries`](Self::lock_tries)). Only a replica without the lock tries again, so each
+    /// try but the last was refused, and a replica that has tried `n > 1` times since a moment
+    /// has had a rotation tick's chance since then and did not get the lock.
+    pub async fn wait_lock_tries(&self, since: usize, n: usize, limit: Duration) {
+        let what = format!("{} to try for the rotation lock {n} more times", self.name);
+        crate::poll::until(&what, limit, || async {
+            (self.lock_tries() >= since + n).then_some(())
+        })
+        .await;
     }
 }
 

@@ -1,8 +1,11 @@
 //! `GET /v1/audit/follow`: a long poll that answers with new events as they are committed, and
 //! only with those its filters match.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use vault_e2e::TestApp;
+
+/// In the statement a follow runs each time it looks for new events (`db::audit::after`).
+const LOOKS_FOR_NEW_EVENTS: &str = "ORDER BY chain_seq ASC LIMIT";
 
 #[tokio::test]
 async fn follow_returns_an_event_written_while_it_waits_and_honours_its_filters() {
@@ -24,17 +27,8 @@ async fn follow_returns_an_event_written_while_it_waits_and_honours_its_filters(
         "it starts at the head"
     );
 
-    let poll = {
-        let api = api.clone();
-        let query = vec![
-            ("after", head.to_string()),
-            ("wait", "20".to_owned()),
-            ("action", "credentials_issue".to_owned()),
-            ("principal", "alice@example.com".to_owned()),
-        ];
-        tokio::spawn(async move { api.follow(&query).await })
-    };
-    // Events that do not match: a denial for alice, an issue for bob, a refresh.
+    // Events that do not match, committed before the follow starts: a denial for alice, an
+    // issue for bob.
     let resp = oauth
         .post_json(
             &alice,
@@ -44,11 +38,65 @@ async fn follow_returns_an_event_written_while_it_waits_and_honours_its_filters(
         .await;
     assert_eq!(resp.status(), 403);
     oauth.credentials(&bob, "ops").await;
-    let mut poll = poll;
-    let early = tokio::time::timeout(Duration::from_millis(1500), &mut poll).await;
+    let (past_them, _) = app.chain_head().await;
     assert!(
-        early.is_err(),
-        "the follow answered with non-matching events: {early:?}"
+        past_them >= head + 2,
+        "precondition: two events were written"
+    );
+    let query = |after: String, wait: &str| {
+        vec![
+            ("after", after),
+            ("wait", wait.to_owned()),
+            ("action", "credentials_issue".to_owned()),
+            ("principal", "alice@example.com".to_owned()),
+        ]
+    };
+
+    // With nothing that matches, the follow waits out its `wait` and answers with no event, its
+    // cursor moved past the events it skipped.
+    let asked = Instant::now();
+    let skipped = api.follow(&query(head.to_string(), "1")).await;
+    assert!(
+        skipped.events.is_empty(),
+        "the follow answered with non-matching events: {skipped:#?}"
+    );
+    assert!(
+        asked.elapsed() >= Duration::from_secs(1),
+        "the follow answered after {:?}, before its wait of 1 s",
+        asked.elapsed()
+    );
+    let (now_head, _) = app.chain_head().await;
+    assert!(now_head >= past_them);
+    assert_eq!(skipped.next_cursor, Some(now_head.to_string()));
+
+    // A follow from there is waiting once the server has looked for new events for it twice
+    // (it found none the first time and, instead of answering, looked again); then a matching
+    // event is written, and it answers with just that one.
+    let since = app.database_now().await;
+    let mut poll = {
+        let api = api.clone();
+        let query = query(now_head.to_string(), "20");
+        tokio::spawn(async move { api.follow(&query).await })
+    };
+    let first_look = app
+        .wait_for_statement(
+            "the follow to look for new events",
+            LOOKS_FOR_NEW_EVENTS,
+            since,
+            Duration::from_secs(10),
+        )
+        .await;
+    app.wait_for_statement(
+        "the follow to look again",
+        LOOKS_FOR_NEW_EVENTS,
+        first_look,
+        Duration::from_secs(10),
+    )
+    .await;
+    assert!(
+        !poll.is_finished(),
+        "the follow answered before any matching event: {:?}",
+        (&mut poll).await
     );
 
     let creds = oauth.credentials(&alice, "dev").await;
@@ -65,7 +113,7 @@ async fn follow_returns_an_event_written_while_it_waits_and_honours_its_filters(
     assert_eq!(event.principal.as_deref(), Some("alice@example.com"));
     assert_eq!(page.next_cursor, Some(event.chain_seq.to_string()));
     assert!(
-        event.chain_seq > head + 2,
+        event.chain_seq > past_them,
         "written after the non-matching events"
     );
 

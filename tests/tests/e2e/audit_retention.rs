@@ -8,6 +8,10 @@ use vault_server::clock;
 use vault_server::trail::retention::prune_once;
 
 const DAY: Duration = Duration::from_secs(86_400);
+/// The lock every pruning pass takes first (`audit_prune()` in the migrations).
+const LOCK_CHAIN_HEAD: &str = "SELECT 1 FROM audit_chain_head FOR UPDATE";
+/// In the statement the server runs for a pruning pass.
+const PRUNES: &str = "audit_prune(";
 
 async fn count(app: &TestApp, where_sql: &str) -> i64 {
     sqlx::query_scalar(&format!(
@@ -108,11 +112,22 @@ async fn retention_pruning_by_the_server_leaves_a_chain_that_verifies_from_its_c
         Some(head - 1),
         "all but the verify's own event: {report:#?}"
     );
+    // A later pass has run to its end: a lock on the chain head stops one pass, and once that
+    // one is let go, stops the next (passes run one after the other). Nothing more was pruned.
+    let lock = app.hold_lock(LOCK_CHAIN_HEAD).await;
+    app.wait_until_blocked("a later pruning pass", PRUNES, Duration::from_secs(30))
+        .await;
+    lock.release().await;
+    let lock = app.hold_lock(LOCK_CHAIN_HEAD).await;
+    app.wait_until_blocked("the pruning pass after it", PRUNES, Duration::from_secs(30))
+        .await;
     assert_eq!(
         app.audit_rows_for("audit_prune").await.len(),
         1,
         "later passes found nothing more to prune"
     );
+    assert_eq!(checkpoints(&app).await.len(), 1, "a later pass cut again");
+    lock.release().await;
 
     // Removing the first event after the cut is not a retention cut.
     app.tamper(&format!(

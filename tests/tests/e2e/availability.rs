@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 use vault_api::ErrorBody;
-use vault_e2e::{poll, TestApp};
+use vault_e2e::{logs, poll, TestApp};
 
 async fn assert_503_without_credentials(resp: reqwest::Response, what: &str) {
     let status = resp.status();
@@ -81,9 +81,23 @@ async fn credentials_are_withheld_when_the_audit_write_fails() {
             &serde_json::json!({"profile": "dev"}),
         )
         .await;
+    let request_id = resp
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .expect("the answer names its request")
+        .to_owned();
 
     assert_503_without_credentials(resp, "POST /v1/credentials with a failing audit write").await;
-    assert!(app.audit_rows_for("credentials_issue").await.is_empty());
+    // The refusal is the audit write's: the server logged Postgres's reason for this request.
+    let lines = logs::of_request(&request_id);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("e2e: audit storage refuses this write")),
+        "request {request_id} logged no refused audit write:\n{}",
+        lines.join("\n")
+    );
 }
 
 #[tokio::test]

@@ -39,11 +39,15 @@ async fn a_warm_exec_makes_no_request_to_the_server() {
             .find_map(|l| l.strip_prefix("KEY="))
             .map(str::to_owned)
     };
-    assert_eq!(
-        key(&first.stdout),
-        key(&second.stdout),
-        "the warm exec used another session"
+    let first_key = key(&first.stdout)
+        .unwrap_or_else(|| panic!("the first exec's child printed no key:\n{first}"));
+    assert!(
+        first_key.starts_with("ASIA"),
+        "the first exec's child got no session key: {first_key:?}"
     );
+    let second_key = key(&second.stdout)
+        .unwrap_or_else(|| panic!("the warm exec's child printed no key:\n{second}"));
+    assert_eq!(first_key, second_key, "the warm exec used another session");
     let json: String = second
         .stdout
         .lines()

@@ -22,7 +22,9 @@ async fn rotate_under_load(
     let admin = bed.token(admin_at, "admin").await;
     let alice = bed.token(target, "alice").await;
     let load = Load::start(&target.url, &alice, "dev", RATE);
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The load is under way: a second's worth of requests answered before the first rotation.
+    load.wait_answered_since(load.started, RATE as usize, Duration::from_secs(30))
+        .await;
     let mut windows = Vec::new();
     for _ in 0..ROTATIONS {
         let started = Instant::now();
@@ -33,10 +35,11 @@ async fn rotate_under_load(
         let listed = bed.iam().broker_keys().await;
         assert_eq!(listed.len(), 1, "{listed:?}");
         assert_eq!(Some(&listed[0].id), done.new_key_id.as_ref(), "{listed:?}");
-        // Keep going after the old key is deleted: a late use of it would fail here.
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        // Keep going after the old key is deleted, until half a second's worth of requests sent
+        // since have their answers: a late use of the deleted key would fail among them.
+        load.wait_answered_since(Instant::now(), RATE as usize / 2, Duration::from_secs(30))
+            .await;
     }
-    tokio::time::sleep(Duration::from_secs(1)).await;
     (load.stop().await, windows)
 }
 
@@ -55,7 +58,7 @@ fn assert_no_failure_and_short_gaps(
         .iter()
         .map(|&(from, to)| report.longest_gap(from, to))
         .max()
-        .unwrap_or_default();
+        .expect("at least one rotation");
     let rotation_times: Vec<Duration> = windows.iter().map(|&(from, to)| to - from).collect();
     eprintln!(
         "MEASURE {what}, load {RATE}/s: {} requests, {} failed, {during} sent during {ROTATIONS} \

@@ -14,6 +14,7 @@ async fn of_two_replicas_exactly_one_rotates_and_the_other_finishes_its_rotation
     let bed = KeyBed::builder()
         .grace("1s", "1s")
         .through_proxy()
+        .log_statements()
         .start()
         .await;
     let proxy = bed.proxy.as_ref().expect("the bed has a proxy");
@@ -28,15 +29,18 @@ async fn of_two_replicas_exactly_one_rotates_and_the_other_finishes_its_rotation
         },
     )
     .await;
-    // Several key checks later, still exactly one holder, and only it ever said it leads.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(holder.len(), 1, "{holder:?}");
+    let (mut leader, follower) = if holder[0] == a.name { (a, b) } else { (b, a) };
+    // Several key checks later (the follower has tried for the lock three more times, and been
+    // refused), still exactly one holder, and only it ever said it leads.
+    follower
+        .wait_lock_tries(follower.lock_tries(), 3, Duration::from_secs(30))
+        .await;
     let holders = rotation_lock_holders(&bed.database).await;
     assert_eq!(
         holders, holder,
         "the rotation lock changed hands or is held twice"
     );
-    assert_eq!(holders.len(), 1, "{holders:?}");
-    let (mut leader, follower) = if holders[0] == a.name { (a, b) } else { (b, a) };
     assert_eq!(
         holders[0], leader.name,
         "the lock holder is neither replica: {holders:?}"
@@ -105,9 +109,13 @@ async fn of_two_replicas_exactly_one_rotates_and_the_other_finishes_its_rotation
     assert_eq!(bed.active_key_ids().await, vec![new_id]);
     bed.assert_issuance_works(&follower, &alice).await;
 
-    // The dead leader comes back as a follower: the lock stays where it is.
+    // The dead leader comes back as a follower: it tries for the lock, is refused, and tries
+    // again; the lock stays where it is.
+    let tries = leader.lock_tries();
     leader.restart().await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    leader
+        .wait_lock_tries(tries, 2, Duration::from_secs(30))
+        .await;
     assert_eq!(
         rotation_lock_holders(&bed.database).await,
         vec![follower.name.clone()]

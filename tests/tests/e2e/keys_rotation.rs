@@ -27,16 +27,13 @@ async fn a_full_rotation_replaces_the_key_in_iam_and_the_old_key_is_refused_afte
     let before = bed.key_status(&server, &admin).await;
     assert_eq!(before.len(), 1, "{before:#?}");
     assert_eq!(before[0].identity, IDENTITY);
-    assert_eq!(
-        before[0].active_key.as_deref(),
-        Some(mask(&old.id).as_str())
-    );
+    let shown = before[0]
+        .active_key
+        .as_deref()
+        .unwrap_or_else(|| panic!("no active key shown: {before:#?}"));
+    assert_eq!(shown, mask(&old.id));
     assert!(
-        !before[0]
-            .active_key
-            .as_deref()
-            .unwrap_or_default()
-            .contains(&old.id),
+        !shown.contains(&old.id),
         "the key id is not masked: {before:#?}"
     );
     bed.assert_issuance_works(&server, &alice).await;
@@ -152,7 +149,7 @@ async fn a_full_rotation_replaces_the_key_in_iam_and_the_old_key_is_refused_afte
         futures_util::future::join_all(STEPS.iter().map(|a| bed.audit_rows_for(a)))
             .await
             .iter()
-            .map(|rows| rows[0]["seq"].as_i64().unwrap_or_default())
+            .map(|rows| rows[0]["seq"].as_i64().expect("an audit row has a seq"))
             .collect();
     assert!(
         seqs.windows(2).all(|w| w[0] < w[1]),
@@ -186,23 +183,21 @@ async fn a_policy_denying_create_access_key_keeps_the_old_key_and_the_failure_is
 
     let id = bed.request_rotation(&server, &admin).await;
     // Retried with backoff: the second failure comes about 2 s after the first.
-    let failing = {
-        let started = Instant::now();
-        loop {
+    let failing = vault_e2e::poll::until(
+        "the refused rotation to be retried",
+        Duration::from_secs(30),
+        || async {
             let r = bed.rotation(id).await;
-            if r.attempts >= 2 {
-                break r;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "the refused rotation was not retried: {r:#?}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    };
+            (r.attempts >= 2).then_some(r)
+        },
+    )
+    .await;
     assert_eq!(failing.step, "start", "{failing:#?}");
     assert!(failing.finished_at.is_none(), "{failing:#?}");
-    let error = failing.last_error.clone().unwrap_or_default();
+    let error = failing
+        .last_error
+        .clone()
+        .unwrap_or_else(|| panic!("a failed attempt records its error: {failing:#?}"));
     assert!(error.contains("AccessDenied"), "last_error: {error:?}");
     assert!(failing.next_attempt_at > failing.updated_at, "{failing:#?}");
 
@@ -285,7 +280,9 @@ async fn a_key_older_than_max_key_age_is_rotated_on_schedule_without_anyone_aski
     let due = status[0].next_due.clone().expect("a next due time");
     let due = time::OffsetDateTime::parse(&due, &time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|e| panic!("next_due {due}: {e}"));
-    let age = status[0].key_age_seconds.unwrap_or_default();
+    let age = status[0]
+        .key_age_seconds
+        .unwrap_or_else(|| panic!("the active key's age is missing: {status:#?}"));
     assert!(age < 3, "{status:#?}");
 
     // Two scheduled rotations, one after the other, each once the key in use is 3 s old.
@@ -310,8 +307,13 @@ async fn a_key_older_than_max_key_age_is_rotated_on_schedule_without_anyone_aski
         rotations[0].old_key_id.as_deref(),
         Some(bed.original_key.id.as_str())
     );
+    let first_new = rotations[0]
+        .new_key_id
+        .as_deref()
+        .unwrap_or_else(|| panic!("a finished rotation names its new key: {rotations:#?}"));
     assert_eq!(
-        rotations[1].old_key_id, rotations[0].new_key_id,
+        rotations[1].old_key_id.as_deref(),
+        Some(first_new),
         "{rotations:#?}"
     );
     let first = rotations[0].started_at;
@@ -325,7 +327,8 @@ async fn a_key_older_than_max_key_age_is_rotated_on_schedule_without_anyone_aski
         "the next rotation came {gap} after the last, before the new key was 3 s old"
     );
     assert!(bed.audit_rows_for("key_rotate_requested").await.is_empty());
-    assert!(bed.iam().broker_keys().await.len() <= 2);
+    let listed = bed.iam().broker_keys().await;
+    assert!((1..=2).contains(&listed.len()), "IAM holds {listed:?}");
     bed.assert_issuance_works(&server, &alice).await;
 }
 

@@ -41,6 +41,17 @@ async fn assert_token_refused(app: &TestApp, token: &str, what: &str) {
     assert_unauthorized(resp, &format!("{what} on /v1/credentials")).await;
 }
 
+/// Alice's access token, which the server accepts: the control for a refused copy of it.
+async fn accepted_token(app: &TestApp) -> String {
+    let genuine = app.oauth().login("alice").await.access_token;
+    assert_eq!(
+        app.oauth().get(&genuine, "/v1/whoami").await.status(),
+        200,
+        "precondition: the genuine token is accepted"
+    );
+    genuine
+}
+
 #[tokio::test]
 async fn reusing_a_rotated_refresh_token_revokes_the_whole_session() {
     let app = TestApp::spawn().await;
@@ -114,8 +125,7 @@ async fn a_refresh_token_works_once_and_its_successor_works_too() {
 #[tokio::test]
 async fn an_access_token_signed_by_another_key_is_refused() {
     let app = TestApp::spawn().await;
-    let genuine = app.oauth().login("alice").await.access_token;
-    assert_eq!(app.oauth().get(&genuine, "/v1/whoami").await.status(), 200);
+    let genuine = accepted_token(&app).await;
 
     assert_token_refused(&app, &jwt::forged_copy(&genuine), "forged token").await;
 }
@@ -123,7 +133,7 @@ async fn an_access_token_signed_by_another_key_is_refused() {
 #[tokio::test]
 async fn an_unsigned_access_token_is_refused() {
     let app = TestApp::spawn().await;
-    let genuine = app.oauth().login("alice").await.access_token;
+    let genuine = accepted_token(&app).await;
 
     assert_token_refused(&app, &jwt::unsigned_copy(&genuine), "alg none token").await;
 }
@@ -131,7 +141,7 @@ async fn an_unsigned_access_token_is_refused() {
 #[tokio::test]
 async fn an_access_token_with_altered_claims_is_refused() {
     let app = TestApp::spawn().await;
-    let genuine = app.oauth().login("alice").await.access_token;
+    let genuine = accepted_token(&app).await;
 
     let tampered = jwt::tampered_copy(&genuine, |c| c["name"] = "admin@example.com".into());
     assert_token_refused(&app, &tampered, "tampered token").await;
@@ -241,7 +251,7 @@ async fn an_access_token_without_an_expiry_is_refused() {
 #[tokio::test]
 async fn an_access_token_hmac_signed_with_the_public_key_is_refused() {
     let app = TestApp::spawn().await;
-    let genuine = app.oauth().login("alice").await.access_token;
+    let genuine = accepted_token(&app).await;
     let (header, claims) = jwt::decode_unverified(&genuine);
     let jwks = jwks_of(&app).await;
     let kid = header["kid"].as_str().expect("kid");
