@@ -60,8 +60,12 @@ async fn run(pool: PgPool, mut rx: mpsc::Receiver<Job>) {
         let events: Vec<AuditEvent> = batch.iter().map(|j| j.event.clone()).collect();
         let result = commit(&pool, &events, &mut head).await.map_err(|e| {
             head = None;
-            let actions: Vec<&str> = events.iter().map(|e| e.action).collect();
-            tracing::error!(error = %DbError::from(e), ?actions, "audit commit failed");
+            // The one log of the cause, per event, under the request that raised it.
+            let cause = DbError::from(e).to_string();
+            for event in &events {
+                let request_id = event.request_id.as_deref().unwrap_or("-");
+                tracing::error!(%request_id, action = event.action, error = %cause, "audit event not committed");
+            }
             WriteFailed
         });
         for job in batch.drain(..) {
