@@ -24,14 +24,8 @@ impl PrincipalKind {
     }
 }
 
-impl std::fmt::Display for PrincipalKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// A known principal: its id, kind and the name people read (an email, a CI subject).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Principal {
     pub id: Uuid,
     pub kind: PrincipalKind,

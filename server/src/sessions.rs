@@ -172,9 +172,11 @@ mod tests {
     fn session(id: Uuid) -> ActiveSession {
         ActiveSession {
             session_id: id,
-            principal_id: Uuid::new_v4(),
-            kind: crate::principal::PrincipalKind::User,
-            display: "alice@example.com".into(),
+            principal: crate::principal::Principal {
+                id: Uuid::new_v4(),
+                kind: crate::principal::PrincipalKind::User,
+                display: "alice@example.com".into(),
+            },
             groups: vec![],
             expires_at: crate::clock::now() + time::Duration::hours(1),
             ci_issuer: None,

@@ -24,12 +24,6 @@ pub trait Attempt {
 #[derive(Debug, Clone)]
 pub struct Admin<A>(pub Caller, pub PhantomData<A>);
 
-impl<A> Admin<A> {
-    pub fn caller(&self) -> &Caller {
-        &self.0
-    }
-}
-
 impl<A: Attempt + Send> FromRequestParts<AppState> for Admin<A> {
     type Rejection = ApiError;
 

@@ -85,12 +85,12 @@ impl FromRequestParts<AppState> for Caller {
             .sessions
             .find_active(&state.db, claims.sid, now)
             .await?
-            .filter(|s| s.principal_id == claims.sub)
+            .filter(|s| s.principal.id == claims.sub)
             .ok_or_else(|| {
                 ApiError::Unauthorized("access token rejected: the login session was revoked or has expired; run `vault login`".into())
             })?;
         Ok(Caller {
-            principal: session.principal(),
+            principal: session.principal,
             groups: session.groups,
             session_id: session.session_id,
             token_expires_at: OffsetDateTime::from_unix_timestamp(claims.exp).unwrap_or(now),

@@ -37,16 +37,21 @@ pub struct PendingLogin {
     pub device_id: Option<Uuid>,
 }
 
-/// What to remember while the person is at the IdP.
-pub struct NewPendingLogin<'a> {
-    pub upstream_state_hash: &'a str,
-    pub upstream_verifier: &'a str,
-    pub upstream_nonce: &'a str,
+/// Where a login goes once the IdP sends the browser back.
+pub struct LoginDestination<'a> {
     pub flow: LoginFlow,
     pub client_redirect_uri: Option<&'a str>,
     pub client_state: Option<&'a str>,
     pub code_challenge: Option<&'a str>,
     pub device_id: Option<Uuid>,
+}
+
+/// What to remember while the person is at the IdP: our request to it, and the destination.
+pub struct NewPendingLogin<'a> {
+    pub upstream_state_hash: &'a str,
+    pub upstream_verifier: &'a str,
+    pub upstream_nonce: &'a str,
+    pub to: &'a LoginDestination<'a>,
 }
 
 #[tracing::instrument(skip_all)]
@@ -65,11 +70,11 @@ pub async fn insert_pending(
     .bind(p.upstream_state_hash)
     .bind(p.upstream_verifier)
     .bind(p.upstream_nonce)
-    .bind(p.flow)
-    .bind(p.client_redirect_uri)
-    .bind(p.client_state)
-    .bind(p.code_challenge)
-    .bind(p.device_id)
+    .bind(p.to.flow)
+    .bind(p.to.client_redirect_uri)
+    .bind(p.to.client_state)
+    .bind(p.to.code_challenge)
+    .bind(p.to.device_id)
     .bind(now)
     .bind(expires_at)
     .execute(ex)

@@ -4,15 +4,14 @@ use sqlx::PgExecutor;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::principal::{Principal, PrincipalKind};
+use crate::principal::{Actor, Principal};
 
 /// A live login session joined with its principal: what an access token stands for.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ActiveSession {
     pub session_id: Uuid,
-    pub principal_id: Uuid,
-    pub kind: PrincipalKind,
-    pub display: String,
+    #[sqlx(flatten)]
+    pub principal: Principal,
     pub groups: Vec<String>,
     pub expires_at: OffsetDateTime,
     /// For CI sessions: the `[[ci_issuers]]` name and the verified claims of the job.
@@ -21,12 +20,11 @@ pub struct ActiveSession {
 }
 
 impl ActiveSession {
-    /// The principal this session belongs to.
-    pub fn principal(&self) -> Principal {
-        Principal {
-            id: self.principal_id,
-            kind: self.kind,
-            display: self.display.clone(),
+    /// The session's principal acting through it, for audit events.
+    pub fn actor(&self) -> Actor<'_> {
+        Actor {
+            principal: &self.principal,
+            session_id: self.session_id,
         }
     }
 }
@@ -89,7 +87,7 @@ pub async fn find_active(
     now: OffsetDateTime,
 ) -> Result<Option<ActiveSession>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT s.id AS session_id, p.id AS principal_id, p.kind, p.display, s.groups, s.expires_at,
+        "SELECT s.id AS session_id, p.id, p.kind, p.display, s.groups, s.expires_at,
                 s.ci_issuer, s.ci_claims
          FROM login_sessions s JOIN principals p ON p.id = s.principal_id
          WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",

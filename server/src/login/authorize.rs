@@ -5,7 +5,7 @@ use url::{Host, Url};
 use vault_api::CLI_CLIENT_ID;
 
 use crate::{
-    db::logins::{LoginFlow, NewPendingLogin},
+    db::logins::{LoginDestination, LoginFlow},
     error::ApiError,
     state::AppState,
 };
@@ -48,17 +48,14 @@ pub async fn authorize(state: &AppState, p: &AuthorizeRequest) -> Result<Url, Ap
         .ok_or_else(|| {
             ApiError::BadRequest("code_challenge must be a 43-128 character S256 challenge".into())
         })?;
-    let pending = NewPendingLogin {
-        upstream_state_hash: "",
-        upstream_verifier: "",
-        upstream_nonce: "",
+    let to = LoginDestination {
         flow: LoginFlow::Browser,
         client_redirect_uri: Some(redirect),
         client_state: p.state.as_deref(),
         code_challenge: Some(challenge),
         device_id: None,
     };
-    super::upstream::start(state, pending).await
+    super::upstream::start(state, to).await
 }
 
 /// RFC 8252 §7.3: only loopback IP literals, any port, plain http, no fragment.

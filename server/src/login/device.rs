@@ -10,7 +10,7 @@ use crate::{
     db::{
         self,
         device::DeviceStatus,
-        logins::{LoginFlow, NewPendingLogin},
+        logins::{LoginDestination, LoginFlow},
     },
     error::{ApiError, OAuthCode, OAuthError},
     secrets,
@@ -118,17 +118,14 @@ pub async fn confirm(
             "That code is not valid or has expired; run `vault login --device` again.".into(),
         )
     })?;
-    let pending = NewPendingLogin {
-        upstream_state_hash: "",
-        upstream_verifier: "",
-        upstream_nonce: "",
+    let to = LoginDestination {
         flow: LoginFlow::Device,
         client_redirect_uri: None,
         client_state: None,
         code_challenge: None,
         device_id: Some(device_id),
     };
-    super::upstream::start(state, pending).await
+    super::upstream::start(state, to).await
 }
 
 /// `XXXX-XXXX` from the consonant alphabet: about 34 bits, enough for a 10-minute code.

@@ -6,7 +6,6 @@ use crate::{
     audit::{AuditEvent, Outcome},
     db,
     error::OAuthError,
-    principal::Actor,
     request_meta::RequestMeta,
     secrets,
     state::AppState,
@@ -25,11 +24,7 @@ pub async fn logout(
     if let Some(session_id) = db::refresh::session_of(&mut *tx, &secrets::digest(token)).await? {
         if let Some(s) = db::sessions::find_active(&mut *tx, session_id, now).await? {
             db::sessions::revoke(&mut *tx, session_id, "logout", now).await?;
-            let principal = s.principal();
-            let event = AuditEvent::new("logout", Outcome::Success, meta, now).by(Actor {
-                principal: &principal,
-                session_id,
-            });
+            let event = AuditEvent::new("logout", Outcome::Success, meta, now).by(s.actor());
             db::audit::append(&mut tx, &[event]).await?;
             revoked = Some(session_id);
         }

@@ -36,10 +36,12 @@ pub(super) async fn issue(
         session.expires_at,
     )
     .await?;
-    let (access_token, expires_in) =
-        state
-            .tokens
-            .issue(session.principal_id, session_id, &session.display, now);
+    let (access_token, expires_in) = state.tokens.issue(
+        session.principal.id,
+        session_id,
+        &session.principal.display,
+        now,
+    );
     let tokens = TokenResponse {
         access_token,
         token_type: "Bearer".into(),

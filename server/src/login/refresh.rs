@@ -8,7 +8,6 @@ use crate::{
     audit::{AuditEvent, Outcome},
     db::{self, refresh::Presented},
     error::{OAuthCode, OAuthError},
-    principal::Actor,
     request_meta::RequestMeta,
     secrets,
     state::AppState,
@@ -30,12 +29,8 @@ pub async fn refresh(
             let mut event = AuditEvent::new("refresh_token_reuse", Outcome::Denied, meta, now)
                 .reason("a refresh token was presented twice; the login session was revoked")
                 .detail("session_id", session_id);
-            if let Some(s) = who {
-                let principal = s.principal();
-                event = event.by(Actor {
-                    principal: &principal,
-                    session_id,
-                });
+            if let Some(s) = &who {
+                event = event.by(s.actor());
             }
             db::audit::append(&mut tx, &[event]).await?;
             tx.commit().await?;
@@ -53,11 +48,7 @@ pub async fn refresh(
         }
     };
     let (tokens, s) = super::pair::issue(state, &mut tx, session_id, now).await?;
-    let principal = s.principal();
-    let event = AuditEvent::new("token_refresh", Outcome::Success, meta, now).by(Actor {
-        principal: &principal,
-        session_id,
-    });
+    let event = AuditEvent::new("token_refresh", Outcome::Success, meta, now).by(s.actor());
     db::audit::append(&mut tx, &[event]).await?;
     tx.commit().await?;
     Ok(tokens)

@@ -5,7 +5,10 @@ use url::Url;
 
 use crate::{
     clock,
-    db::{self, logins::NewPendingLogin},
+    db::{
+        self,
+        logins::{LoginDestination, NewPendingLogin},
+    },
     error::ApiError,
     secrets,
     state::AppState,
@@ -14,16 +17,19 @@ use crate::{
 /// How long a person has to finish logging in at the IdP.
 pub const LOGIN_WINDOW: time::Duration = time::Duration::minutes(10);
 
-/// Stores `pending` with a fresh IdP request and returns where to send the browser.
-pub async fn start(state: &AppState, mut pending: NewPendingLogin<'_>) -> Result<Url, ApiError> {
+/// Remembers a login bound for `to` with a fresh IdP request, and returns where to send the
+/// browser.
+pub async fn start(state: &AppState, to: LoginDestination<'_>) -> Result<Url, ApiError> {
     let started = state.upstream.start().await.map_err(|e| {
         tracing::warn!(error = %e, "cannot start upstream login");
         ApiError::BadGateway(e.to_string())
     })?;
-    let state_hash = secrets::digest(&started.state);
-    pending.upstream_state_hash = &state_hash;
-    pending.upstream_verifier = &started.verifier;
-    pending.upstream_nonce = &started.nonce;
+    let pending = NewPendingLogin {
+        upstream_state_hash: &secrets::digest(&started.state),
+        upstream_verifier: &started.verifier,
+        upstream_nonce: &started.nonce,
+        to: &to,
+    };
     let now = clock::now();
     db::logins::insert_pending(&state.db, &pending, now, now + LOGIN_WINDOW).await?;
     Ok(started.url)

@@ -89,13 +89,17 @@ async fn credentials_are_withheld_when_the_audit_write_fails() {
         .to_owned();
 
     assert_503_without_credentials(resp, "POST /v1/credentials with a failing audit write").await;
-    // The refusal is the audit write's: the server logged Postgres's reason for this request.
+    // The refusal is the audit write's: the server logged Postgres's reason for this request,
+    // once (the writer logs it; nothing above it logs it again).
     let lines = logs::of_request(&request_id);
-    assert!(
-        lines
-            .iter()
-            .any(|l| l.contains("e2e: audit storage refuses this write")),
-        "request {request_id} logged no refused audit write:\n{}",
+    let logged = lines
+        .iter()
+        .filter(|l| l.contains("e2e: audit storage refuses this write"))
+        .count();
+    assert_eq!(
+        logged,
+        1,
+        "request {request_id} must log the refused audit write exactly once:\n{}",
         lines.join("\n")
     );
 }

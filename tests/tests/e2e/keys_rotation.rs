@@ -339,15 +339,7 @@ async fn a_rotation_request_whose_audit_event_cannot_be_committed_opens_no_rotat
     let admin = bed.token(&server, "admin").await;
     // The trail refuses exactly this request's event (as a full disk or a lost connection
     // would, at exactly the wrong moment).
-    sqlx::raw_sql(
-        "CREATE FUNCTION refuse_rotate_requested() RETURNS trigger LANGUAGE plpgsql AS $$ \
-         BEGIN RAISE EXCEPTION 'the audit trail is unavailable'; END; $$; \
-         CREATE TRIGGER refuse_rotate_requested BEFORE INSERT ON audit_events FOR EACH ROW \
-         WHEN (NEW.action = 'key_rotate_requested') EXECUTE FUNCTION refuse_rotate_requested();",
-    )
-    .execute(bed.db())
-    .await
-    .unwrap();
+    vault_e2e::faults::refuse_audit_events(bed.db(), "key_rotate_requested").await;
 
     let oauth = vault_e2e::OAuthClient::new(&server.url);
     let refused = oauth
@@ -362,10 +354,7 @@ async fn a_rotation_request_whose_audit_event_cannot_be_committed_opens_no_rotat
         "a rotation opened without its audit event"
     );
 
-    sqlx::raw_sql("DROP TRIGGER refuse_rotate_requested ON audit_events")
-        .execute(bed.db())
-        .await
-        .unwrap();
+    vault_e2e::faults::accept_audit_events(bed.db(), "key_rotate_requested").await;
     let id = bed.request_rotation(&server, &admin).await;
     let requested = bed.audit_rows_for("key_rotate_requested").await;
     assert_eq!(requested.len(), 1, "{requested:#?}");
