@@ -34,6 +34,16 @@ pub struct Application {
 impl Application {
     /// Connects to Postgres, applies migrations and prepares keys, STS and the IdP client.
     pub async fn build(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
+        Self::build_with_sts(config, listener, None).await
+    }
+
+    /// As [`Application::build`], with `sts` answering AssumeRole instead of AWS when given
+    /// (a benchmark's stand-in for an STS faster than any emulator).
+    pub async fn build_with_sts(
+        config: Config,
+        listener: TcpListener,
+        sts: Option<Arc<dyn RoleIssuer>>,
+    ) -> anyhow::Result<Self> {
         let addr = listener.local_addr().context("listener has no address")?;
         let public_url = match &config.public_url {
             Some(url) => url.clone(),
@@ -54,7 +64,10 @@ impl Application {
             .sts_identity()
             .zip(owned.as_ref())
             .map(|(identity, owned)| owned.active.provider(&identity.name));
-        let sts: Arc<dyn RoleIssuer> = Arc::new(AwsSts::new(&config.aws, provider).await);
+        let sts: Arc<dyn RoleIssuer> = match sts {
+            Some(sts) => sts,
+            None => Arc::new(AwsSts::new(&config.aws, provider).await),
+        };
         let ci_keys = JwksCache::new(&config.ci_issuers);
         let sessions = SessionCache::new(config.session_cache_ttl);
         let revocations = sessions.listen(&pool).await;

@@ -44,7 +44,11 @@ use sqlx::{
 use time::OffsetDateTime;
 use uuid::Uuid;
 use vault_api::audit::{AuditPage, VerifyReport};
-use vault_e2e::{env::TestEnv, oauth::OAuthClient};
+use vault_e2e::{
+    bench::{ms, pct, set_durable},
+    env::TestEnv,
+    oauth::OAuthClient,
+};
 use vault_server::audit::{
     chain::{format_time, AuditRow, GENESIS},
     AuditEvent, Outcome,
@@ -189,6 +193,10 @@ async fn main() -> Result<()> {
         let (copy_url, copy_name) = copy_database(&env.database_url, &db_url).await?;
         let result = async {
             let copy = self::pool(&copy_url, 4).await?;
+            if !s.skips("http") {
+                phase("queries while 1,000 events/s are written");
+                queries_under_writes(&s, env, &copy_url, &generated, &world, 1000).await?;
+            }
             write_phase(&copy, &copy_url, &world, s.write_secs, false).await?;
             if !s.skips("durable") {
                 set_durable(&env.database_url, true).await?;

@@ -47,6 +47,7 @@ pub struct TestAppBuilder {
     migration_database_url: Option<String>,
     audit_retention: Option<(String, String)>,
     moto_url: Option<String>,
+    sts: Option<std::sync::Arc<dyn vault_server::sts::RoleIssuer>>,
 }
 
 impl Default for TestAppBuilder {
@@ -63,6 +64,7 @@ impl Default for TestAppBuilder {
             migration_database_url: None,
             audit_retention: None,
             moto_url: None,
+            sts: None,
         }
     }
 }
@@ -104,6 +106,12 @@ impl TestAppBuilder {
     /// Points the server's `[aws]` at another moto (e.g. an [`OwnMoto`](crate::moto::OwnMoto)).
     pub fn moto_url(mut self, url: &str) -> Self {
         self.moto_url = Some(url.to_owned());
+        self
+    }
+
+    /// Answers AssumeRole with `sts` instead of moto (benchmarks only: never in a test of issuance).
+    pub fn sts(mut self, sts: std::sync::Arc<dyn vault_server::sts::RoleIssuer>) -> Self {
+        self.sts = Some(sts);
         self
     }
 
@@ -177,7 +185,7 @@ impl TestAppBuilder {
         let config = vault_server::config::Config::from_toml(&config_toml)
             .map_err(|e| anyhow::anyhow!("{e:#}"))
             .with_context(|| format!("the server refused the test config:\n{config_toml}"))?;
-        let app = vault_server::startup::Application::build(config, listener)
+        let app = vault_server::startup::Application::build_with_sts(config, listener, self.sts)
             .await
             .map_err(|e| anyhow::anyhow!("{e:#}"))
             .context("Application::build")?;

@@ -8,6 +8,7 @@ pub mod audit_api;
 pub mod audit_seed;
 pub mod audit_table;
 pub mod aws;
+pub mod bench;
 pub mod ci_issuer;
 pub mod cli;
 pub mod config;

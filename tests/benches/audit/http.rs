@@ -112,15 +112,6 @@ allow_groups = ["dev", "ops"]
     }
 }
 
-pub(crate) fn pct(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[i]
-}
-
-pub(crate) fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
 pub(crate) async fn http_phase(
     s: &Settings,
     env: &'static TestEnv,
@@ -134,21 +125,18 @@ pub(crate) async fn http_phase(
     result
 }
 
-pub(crate) async fn http_measure(
-    s: &Settings,
-    server: &Server,
-    g: &Generated,
-    world: &World,
-) -> Result<()> {
-    let tokens = OAuthClient::new(&server.url).login("admin").await;
+/// `GET /v1/audit` with an admin token: how long it took and how many events came back.
+pub(crate) fn audit_getter(
+    url: &str,
+    token: &str,
+) -> Result<impl Fn(Vec<(&'static str, String)>) -> BoxedQuery> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(3600))
         .build()?;
-    let get = |query: Vec<(&'static str, String)>| {
-        let http = http.clone();
-        let url = format!("{}/v1/audit", server.url);
-        let token = tokens.access_token.clone();
-        async move {
+    let (url, token) = (format!("{url}/v1/audit"), token.to_owned());
+    Ok(move |query: Vec<(&'static str, String)>| -> BoxedQuery {
+        let (http, url, token) = (http.clone(), url.clone(), token.clone());
+        Box::pin(async move {
             let t = Instant::now();
             let resp = http
                 .get(url)
@@ -166,27 +154,27 @@ pub(crate) async fn http_measure(
                 );
             }
             let page: AuditPage = serde_json::from_slice(&body)?;
-            Ok::<_, anyhow::Error>((took, page.events.len()))
-        }
-    };
+            Ok((took, page.events.len()))
+        })
+    })
+}
+
+pub(crate) type BoxedQuery =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(Duration, usize)>> + Send>>;
+
+/// The two kinds of query, `s.queries` of each: p50/p95 printed with `label`.
+pub(crate) async fn query_latencies(
+    s: &Settings,
+    get: &impl Fn(Vec<(&'static str, String)>) -> BoxedQuery,
+    g: &Generated,
+    world: &World,
+    label: &str,
+) -> Result<()> {
     let fmt = |t: OffsetDateTime| format_time(t);
-    // Windows end where the generated history ends, so events appended later (this phase's own
-    // audit_query events, logins, server starts) never count.
     let week_ago = fmt(g.end_at - time::Duration::days(7));
     let day_ago = fmt(g.end_at - time::Duration::hours(24));
     let end = fmt(g.end_at);
     let mut rng = StdRng::seed_from_u64(SEED ^ 0x9e37);
-
-    // Warm up the connection and the server (not counted).
-    for i in 0..10 {
-        let p = &world.principals[i * 37 % world.principals.len()];
-        get(vec![
-            ("principal", p.display.clone()),
-            ("since", week_ago.clone()),
-        ])
-        .await?;
-    }
-
     for name in ["one principal over 7 days", "one action over 24 hours"] {
         let mut samples = Vec::with_capacity(s.queries);
         let mut rows = 0usize;
@@ -216,7 +204,7 @@ pub(crate) async fn http_measure(
         }
         samples.sort();
         println!(
-            "GET /v1/audit, {name:<26} p50 {:6.2} ms  p95 {:6.2} ms  max {:6.2} ms  ({} requests, {:.1} events per page; target p95 < 50 ms)",
+            "GET /v1/audit{label}, {name:<26} p50 {:6.2} ms  p95 {:6.2} ms  max {:6.2} ms  ({} requests, {:.1} events per page; target p95 < 50 ms)",
             ms(pct(&samples, 50.0)),
             ms(pct(&samples, 95.0)),
             ms(*samples.last().expect("samples")),
@@ -225,6 +213,36 @@ pub(crate) async fn http_measure(
         );
         println!("  slowest: {:?}", slowest.1);
     }
+
+    Ok(())
+}
+
+pub(crate) async fn http_measure(
+    s: &Settings,
+    server: &Server,
+    g: &Generated,
+    world: &World,
+) -> Result<()> {
+    let tokens = OAuthClient::new(&server.url).login("admin").await;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(3600))
+        .build()?;
+    let get = audit_getter(&server.url, &tokens.access_token)?;
+    // Windows end where the generated history ends, so events appended later (this phase's own
+    // audit_query events, logins, server starts) never count.
+    let week_ago = format_time(g.end_at - time::Duration::days(7));
+
+    // Warm up the connection and the server (not counted).
+    for i in 0..10 {
+        let p = &world.principals[i * 37 % world.principals.len()];
+        get(vec![
+            ("principal", p.display.clone()),
+            ("since", week_ago.clone()),
+        ])
+        .await?;
+    }
+
+    query_latencies(s, &get, g, world, "").await?;
 
     if !s.skips("verify") {
         let t = Instant::now();
@@ -249,4 +267,68 @@ pub(crate) async fn http_measure(
         );
     }
     Ok(())
+}
+
+/// The two queries again on `db_url` (a copy of the seeded trail) while events are appended at
+/// `per_second` through an `AuditWriter` (another replica writing as people work).
+pub(crate) async fn queries_under_writes(
+    s: &Settings,
+    env: &'static TestEnv,
+    db_url: &str,
+    g: &Generated,
+    world: &Arc<World>,
+    per_second: u32,
+) -> Result<()> {
+    let server = Server::start(s, env, db_url).await?;
+    let result = async {
+        let tokens = OAuthClient::new(&server.url).login("admin").await;
+        let get = audit_getter(&server.url, &tokens.access_token)?;
+        let writes = pool_writer(db_url).await?;
+        let writer = AuditWriter::start(writes.clone());
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let committed = Arc::new(AtomicU64::new(0));
+        let pacer = {
+            let (world, committed) = (world.clone(), committed.clone());
+            tokio::spawn(async move {
+                // Each tick starts a batch of writes; each write runs on its own task so a slow
+                // commit never slows the pace.
+                let mut tick = tokio::time::interval(Duration::from_millis(10));
+                let per_tick = (per_second / 100).max(1);
+                let mut rng = StdRng::seed_from_u64(SEED ^ 0x5157);
+                let mut turn = false;
+                let mut inflight = tokio::task::JoinSet::new();
+                let started = Instant::now();
+                while !*stopped.borrow() && started.elapsed() < Duration::from_secs(3600) {
+                    tick.tick().await;
+                    for _ in 0..per_tick {
+                        let mut e = world.event(&mut rng, OffsetDateTime::now_utc(), &mut turn);
+                        e.id = Uuid::new_v4();
+                        let (writer, committed) = (writer.clone(), committed.clone());
+                        inflight.spawn(async move {
+                            if writer.write(e).await.is_ok() {
+                                committed.fetch_add(1, Ordering::Relaxed);
+                            }
+                        });
+                    }
+                    while inflight.try_join_next().is_some() {}
+                }
+                while inflight.join_next().await.is_some() {}
+                started.elapsed()
+            })
+        };
+        // Let the writes reach their pace before measuring.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let before = committed.load(Ordering::Relaxed);
+        let t = Instant::now();
+        let measured = query_latencies(s, &get, g, world, " under writes").await;
+        let rate = (committed.load(Ordering::Relaxed) - before) as f64 / t.elapsed().as_secs_f64();
+        stop.send(true).ok();
+        pacer.await?;
+        writes.close().await;
+        println!("  while the queries ran: {rate:.0} audit events/s committed (target pace {per_second}/s)");
+        measured
+    }
+    .await;
+    server.stop().await?;
+    result
 }

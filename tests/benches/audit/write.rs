@@ -2,28 +2,6 @@
 
 use super::*;
 
-/// Makes the whole cluster durable (fsync, full_page_writes, synchronous_commit) or back to
-/// the test configuration (postgresql.conf). All three take effect on reload.
-pub(crate) async fn set_durable(admin_url: &str, on: bool) -> Result<()> {
-    let mut c = PgConnection::connect(admin_url).await?;
-    // One statement at a time: ALTER SYSTEM refuses to run inside a (implicit) transaction.
-    for setting in ["fsync", "full_page_writes", "synchronous_commit"] {
-        let sql = if on {
-            format!("ALTER SYSTEM SET {setting} = on")
-        } else {
-            format!("ALTER SYSTEM RESET {setting}")
-        };
-        sqlx::raw_sql(&sql).execute(&mut c).await?;
-    }
-    sqlx::query("SELECT pg_reload_conf()")
-        .execute(&mut c)
-        .await?;
-    c.close().await.ok();
-    // The postmaster signals its children; give them a moment to re-read the files.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    Ok(())
-}
-
 pub(crate) async fn write_phase(
     pool: &PgPool,
     db_url: &str,
