@@ -16,6 +16,7 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::{
+    audit::AuditEvent,
     clock,
     config::{LimitsConfig, Rate},
     principal::Principal,
@@ -28,6 +29,8 @@ use summary::{Source, Summary};
 const MAX_TRACKED: usize = 100_000;
 /// How often sources whose buckets are full again are forgotten.
 const TIDY_EVERY: Duration = Duration::from_secs(10);
+/// Summary events kept for another try while the audit trail cannot be written.
+const MAX_UNWRITTEN: usize = 2 * (summary::MAX_SOURCES + 1);
 /// How long the last summary may take to be written at shutdown.
 const FINAL_FLUSH: Duration = Duration::from_secs(5);
 
@@ -144,16 +147,32 @@ impl Limits {
         })
     }
 
-    /// Writes the refusals counted since the last flush, one event per source.
-    async fn flush(&self, audit: &AuditWriter) {
-        let events = self.summary.take(clock::now());
-        if events.is_empty() {
+    /// Writes the refusals counted since the last flush, one event per source, after those
+    /// `unwritten` before (the trail was unavailable); keeps what fails again for next time.
+    async fn flush(&self, audit: &AuditWriter, unwritten: &mut Vec<AuditEvent>) {
+        unwritten.extend(self.summary.take(clock::now()));
+        if unwritten.is_empty() {
             return;
         }
-        let written = futures_util::future::join_all(events.into_iter().map(|e| audit.write(e)));
-        let failed = written.await.iter().filter(|r| r.is_err()).count();
-        if failed > 0 {
-            tracing::warn!(failed, "rate_limited summary events not written");
+        let events = std::mem::take(unwritten);
+        let written =
+            futures_util::future::join_all(events.iter().map(|e| audit.write(e.clone()))).await;
+        unwritten.extend(
+            events
+                .into_iter()
+                .zip(written)
+                .filter_map(|(event, result)| result.is_err().then_some(event)),
+        );
+        if unwritten.len() > MAX_UNWRITTEN {
+            let dropped = unwritten.len() - MAX_UNWRITTEN;
+            unwritten.drain(..dropped);
+            tracing::error!(dropped, "rate_limited summary events dropped: the audit trail has been unavailable too long");
+        }
+        if !unwritten.is_empty() {
+            tracing::warn!(
+                pending = unwritten.len(),
+                "rate_limited summary events not written yet; will retry"
+            );
         }
     }
 
@@ -187,18 +206,20 @@ fn check<K: std::hash::Hash + Eq + Clone>(
     })
 }
 
-/// The background task: every `summary_interval` writes the summary, every few seconds forgets
-/// idle sources; after [`Limits::stop`] writes the summary once more (bounded) and ends.
+/// The background task: every `summary_interval` writes the summary (retrying events the trail
+/// refused, up to [`MAX_UNWRITTEN`]), every few seconds forgets idle sources; after
+/// [`Limits::stop`] writes the summary once more (bounded) and ends.
 pub async fn summarize(limits: Arc<Limits>, audit: AuditWriter) {
     let mut summary = tokio::time::interval(limits.summary_interval);
     let mut tidy = tokio::time::interval(TIDY_EVERY);
     summary.tick().await;
+    let mut unwritten = Vec::new();
     loop {
         tokio::select! {
-            _ = summary.tick() => limits.flush(&audit).await,
+            _ = summary.tick() => limits.flush(&audit, &mut unwritten).await,
             _ = tidy.tick() => limits.tidy(),
             _ = limits.stop.notified() => {
-                if tokio::time::timeout(FINAL_FLUSH, limits.flush(&audit)).await.is_err() {
+                if tokio::time::timeout(FINAL_FLUSH, limits.flush(&audit, &mut unwritten)).await.is_err() {
                     tracing::warn!("the last rate_limited summary could not be written in time");
                 }
                 return;

@@ -317,3 +317,38 @@ async fn behind_a_trusted_proxy_x_forwarded_for_decides_the_audited_address_and_
     assert_eq!(count(&summaries_for(&app, "127.0.0.3").await[0]), 1);
     assert!(summaries_for(&app, "203.0.113.105").await.is_empty());
 }
+
+#[tokio::test]
+async fn summaries_the_trail_refused_while_postgres_was_unreachable_are_written_once_it_is_back() {
+    let app = TestApp::builder()
+        .limits("unauthenticated = { per_minute = 1, burst = 1 }\nsummary_interval = \"1s\"")
+        .spawn()
+        .await;
+    app.make_database_unreachable().await;
+    let a = client_from("127.0.0.2");
+    assert_ne!(junk_refresh(&app, &a, None).await.status(), 429);
+    for _ in 0..3 {
+        assert_eq!(junk_refresh(&app, &a, None).await.status(), 429);
+    }
+    poll::until(
+        "a summary write to fail while Postgres is unreachable",
+        Duration::from_secs(30),
+        || async {
+            vault_e2e::logs::captured()
+                .contains("rate_limited summary events not written yet")
+                .then_some(())
+        },
+    )
+    .await;
+    app.restore_database().await;
+    let rows = poll::until(
+        "the kept summary to be written",
+        Duration::from_secs(30),
+        || async {
+            let rows = summaries_for(&app, "127.0.0.2").await;
+            (!rows.is_empty()).then_some(rows)
+        },
+    )
+    .await;
+    assert_eq!(rows.iter().map(count).sum::<u64>(), 3, "{rows:#?}");
+}
