@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod issuance;
 pub mod keys;
+pub mod limits;
 pub mod login;
 pub mod oidc;
 pub mod policy;

@@ -1,14 +1,23 @@
 //! Where a request came from: request id, client address and user agent, for logs and audit.
 
-use std::{convert::Infallible, net::SocketAddr};
+mod forwarded;
+
+use std::{
+    convert::Infallible,
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+};
 
 use axum::{
-    extract::{ConnectInfo, FromRequestParts, Request},
+    extract::{ConnectInfo, FromRequestParts, Request, State},
     http::{header, request::Parts, HeaderValue},
     middleware::Next,
     response::Response,
 };
+use ipnet::IpNet;
 use uuid::Uuid;
+
+pub use forwarded::client_ip;
 
 /// The id of one request, set by [`assign_request_id`] and echoed in `x-request-id`.
 #[derive(Debug, Clone)]
@@ -44,6 +53,45 @@ pub async fn assign_request_id(mut request: Request, next: Next) -> Response {
     response
 }
 
+/// The client's address, computed once per request by [`resolve_client`]: what rate limits
+/// key on and audit rows record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
+impl ClientAddr {
+    /// The address of the request whose head is `parts`, if it came over a socket.
+    pub fn of(parts: &Parts) -> Option<IpAddr> {
+        parts
+            .extensions
+            .get::<ClientAddr>()
+            .map(|c| c.0)
+            .or_else(|| {
+                parts
+                    .extensions
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|ConnectInfo(addr)| addr.ip().to_canonical())
+            })
+    }
+}
+
+/// Middleware: the client address from the socket peer and, behind a trusted proxy, from its
+/// forwarding headers (see [`client_ip`]).
+pub async fn resolve_client(
+    State(trusted): State<Arc<[IpNet]>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    if let Some(peer) = peer {
+        let client = client_ip(peer, request.headers(), &trusted);
+        request.extensions_mut().insert(ClientAddr(client));
+    }
+    next.run(request).await
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
     type Rejection = Infallible;
 
@@ -60,10 +108,7 @@ impl RequestMeta {
             .get::<RequestId>()
             .map(|r| r.0.clone())
             .unwrap_or_else(|| Uuid::new_v4().to_string());
-        let client_addr = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string());
+        let client_addr = ClientAddr::of(parts).map(|ip| ip.to_string());
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)

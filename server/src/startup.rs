@@ -71,6 +71,7 @@ impl Application {
         let ci_keys = JwksCache::new(&config.ci_issuers);
         let sessions = SessionCache::new(config.session_cache_ttl);
         let revocations = sessions.listen(&pool).await;
+        let limits = crate::limits::Limits::new(&config.limits);
         let state = AppState::new(Inner {
             audit,
             config,
@@ -83,6 +84,7 @@ impl Application {
             ci_keys,
             ci_credentials: CredentialReuse::default(),
             owned,
+            limits,
         });
         db::audit::append_one(&state.db, &AuditEvent::system("server_start", now))
             .await
@@ -111,6 +113,10 @@ impl Application {
     ) -> anyhow::Result<()> {
         let state = self.state.clone();
         let maintenance = tokio::spawn(maintain(state.clone()));
+        let summary = tokio::spawn(crate::limits::summarize(
+            state.limits.clone(),
+            state.audit.clone(),
+        ));
         let mut background = vec![tokio::spawn(
             state
                 .sessions
@@ -137,6 +143,8 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await;
         maintenance.abort();
+        state.limits.stop();
+        let _ = summary.await;
         for task in background {
             task.abort();
         }

@@ -9,6 +9,7 @@ use crate::{
     ci::{jwks::JwksCache, reuse::CredentialReuse},
     config::Config,
     keys::OwnedKeys,
+    limits::Limits,
     oidc::Upstream,
     sessions::SessionCache,
     sts::RoleIssuer,
@@ -38,6 +39,8 @@ pub struct Inner {
     pub ci_credentials: CredentialReuse,
     /// The IAM keys this server owns, when identities are configured.
     pub owned: Option<OwnedKeys>,
+    /// This replica's rate limits and the summary of their refusals; see [`crate::limits`].
+    pub limits: Arc<Limits>,
 }
 
 impl AppState {

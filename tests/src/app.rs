@@ -48,6 +48,7 @@ pub struct TestAppBuilder {
     audit_retention: Option<(String, String)>,
     moto_url: Option<String>,
     sts: Option<std::sync::Arc<dyn vault_server::sts::RoleIssuer>>,
+    limits: Option<String>,
 }
 
 impl Default for TestAppBuilder {
@@ -65,6 +66,7 @@ impl Default for TestAppBuilder {
             audit_retention: None,
             moto_url: None,
             sts: None,
+            limits: None,
         }
     }
 }
@@ -147,6 +149,12 @@ impl TestAppBuilder {
         self
     }
 
+    /// The body of `[limits]` (default: [`config::GENEROUS_LIMITS`]).
+    pub fn limits(mut self, toml: &str) -> Self {
+        self.limits = Some(toml.to_owned());
+        self
+    }
+
     /// Creates the database, writes the TOML, binds 127.0.0.1:0 and runs the server in-process.
     pub async fn spawn(self) -> TestApp {
         self.try_spawn().await.expect("spawning the test server")
@@ -170,6 +178,7 @@ impl TestAppBuilder {
                 .unwrap_or_else(|| database.url.clone()),
             migration_database_url: self.migration_database_url,
             audit_retention: self.audit_retention,
+            limits: self.limits,
             public_url: self
                 .public_url_from_port
                 .then(|| format!("http://127.0.0.1:{port}")),

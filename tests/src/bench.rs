@@ -105,6 +105,8 @@ impl BenchServer {
             database_url: database.url.clone(),
             migration_database_url: None,
             audit_retention: None,
+            // The limits as shipped: `[limits]` with every default.
+            limits: Some(String::new()),
             public_url: Some(url.clone()),
             idp_issuer: env.idp_issuer.clone(),
             moto_url: env.moto_url.clone(),

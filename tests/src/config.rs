@@ -71,7 +71,14 @@ pub struct ServerSettings {
     pub migration_database_url: Option<String>,
     /// `[audit]`: `retention` and `prune_interval` (default: no retention).
     pub audit_retention: Option<(String, String)>,
+    /// The body of `[limits]`; `None` writes [`GENEROUS_LIMITS`].
+    pub limits: Option<String>,
 }
+
+/// `[limits]` of tests that are not about rate limits: on, so every request passes the
+/// limiters, but far above what a functional test or a load test of another part sends.
+pub const GENEROUS_LIMITS: &str = "unauthenticated = { per_minute = 600000, burst = 100000 }\n\
+                                   authenticated = { per_minute = 600000, burst = 100000 }\n";
 
 /// A TOML basic string (JSON escaping is a subset TOML accepts).
 fn s(v: &str) -> String {
@@ -108,6 +115,10 @@ impl ServerSettings {
             writeln!(t, "retention = {}", s(retention)).unwrap();
             writeln!(t, "prune_interval = {}", s(interval)).unwrap();
         }
+
+        writeln!(t, "\n[limits]").unwrap();
+        t.push_str(self.limits.as_deref().unwrap_or(GENEROUS_LIMITS));
+        t.push('\n');
 
         writeln!(t, "\n[oidc]").unwrap();
         writeln!(t, "issuer = {}", s(&self.idp_issuer)).unwrap();

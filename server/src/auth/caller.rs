@@ -9,8 +9,10 @@ use crate::{
     clock,
     config::Config,
     error::ApiError,
+    limits,
     policy::Membership,
     principal::{Actor, Principal},
+    request_meta::ClientAddr,
     state::AppState,
     tokens::TokenError,
 };
@@ -52,10 +54,33 @@ impl Caller {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
+    /// Verifies the token, then counts the request against the principal's rate limit; a
+    /// request without a valid token counts against its address instead (and gets 429, not
+    /// 401, once that address is over its limit).
     async fn from_request_parts(
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        let addr = ClientAddr::of(parts);
+        let kind = limits::kind(&parts.method, parts.uri.path());
+        match Caller::authenticate(parts, state).await {
+            Ok(caller) => {
+                let limits = &state.limits;
+                limits.check_principal(&caller.principal, addr, &kind)?;
+                Ok(caller)
+            }
+            Err(refused @ ApiError::Unauthorized(_)) => {
+                state.limits.check_address(addr, &kind)?;
+                Err(refused)
+            }
+            Err(other) => Err(other),
+        }
+    }
+}
+
+impl Caller {
+    /// The caller a bearer token names, if the token and its login session are valid.
+    async fn authenticate(parts: &Parts, state: &AppState) -> Result<Self, ApiError> {
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)

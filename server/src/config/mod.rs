@@ -3,6 +3,7 @@
 
 mod ci;
 mod identities;
+mod limits;
 mod model;
 mod problems;
 mod raw;
@@ -12,6 +13,7 @@ use std::path::Path;
 
 pub use ci::{CiIssuer, CiRule};
 pub use identities::Identity;
+pub use limits::{LimitsConfig, Rate};
 pub use model::{AuditConfig, AwsConfig, Config, LogFormat, OidcConfig, Profile};
 pub use problems::{parse_duration, ConfigError};
 

@@ -9,6 +9,7 @@ use url::Url;
 use super::{
     ci::{CiIssuer, CiRule},
     identities::Identity,
+    limits::LimitsConfig,
 };
 
 /// Request log format.
@@ -47,6 +48,10 @@ pub struct Config {
     pub identities: Vec<Identity>,
     /// How often the rotating replica checks key ages and due rotation steps.
     pub key_check_interval: Duration,
+    /// `[limits]`: rate limits per client address and per principal; see [`LimitsConfig`].
+    pub limits: LimitsConfig,
+    /// Peers whose `Forwarded` / `X-Forwarded-For` headers name the client (load balancers).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Config {

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use super::{
     ci::{validate_issuers, validate_rules, RawCiIssuer, RawCiRule},
     identities::{self, RawIdentity},
+    limits::{validate_proxies, RawLimits},
     model::{AuditConfig, AwsConfig, Config, LogFormat, OidcConfig, Profile},
     problems::{ConfigError, Problems},
     secret,
@@ -46,6 +47,10 @@ pub(super) struct RawConfig {
     identities: Vec<RawIdentity>,
     #[serde(default = "default_key_check")]
     key_check_interval: String,
+    #[serde(default)]
+    limits: RawLimits,
+    #[serde(default)]
+    trusted_proxies: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -185,6 +190,10 @@ impl RawConfig {
         let ci_issuers = validate_issuers(self.ci_issuers, &mut p);
         let identities = identities::validate(self.identities, &mut p);
         let key_check_interval = p.duration("key_check_interval", &self.key_check_interval);
+        let (limits, trusted_proxies) = (
+            self.limits.validate(&mut p),
+            validate_proxies(self.trusted_proxies, &mut p),
+        );
         if let Some(name) = aws.as_ref().and_then(|a| a.identity.as_ref()) {
             if !identities.iter().any(|i| &i.name == name) {
                 p.push(format!(
@@ -229,6 +238,8 @@ impl RawConfig {
             identities,
             key_check_interval: key_check_interval.expect("checked"),
             migration_database_url,
+            limits,
+            trusted_proxies,
             audit: AuditConfig {
                 retention,
                 prune_interval: prune_interval.expect("checked"),

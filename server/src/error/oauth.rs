@@ -3,13 +3,14 @@
 
 use axum::{
     extract::rejection::FormRejection,
-    http::{header, StatusCode},
+    http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
 use vault_api::OAuthErrorBody;
 
 use super::api::ApiError;
+use crate::limits::RateLimited;
 
 /// The `error` codes this server answers with (RFC 6749 §5.2, RFC 8628 §3.5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +25,8 @@ pub enum OAuthCode {
     ExpiredToken,
     TemporarilyUnavailable,
     ServerError,
+    /// Over a rate limit (not in RFC 6749; answered 429 with `Retry-After`).
+    RateLimited,
 }
 
 impl OAuthCode {
@@ -40,6 +43,7 @@ impl OAuthCode {
             OAuthCode::ExpiredToken => "expired_token",
             OAuthCode::TemporarilyUnavailable => "temporarily_unavailable",
             OAuthCode::ServerError => "server_error",
+            OAuthCode::RateLimited => "rate_limited",
         }
     }
 
@@ -49,6 +53,7 @@ impl OAuthCode {
             OAuthCode::InvalidClient => StatusCode::UNAUTHORIZED,
             OAuthCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             OAuthCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            OAuthCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -60,6 +65,8 @@ pub struct OAuthError {
     pub status: StatusCode,
     pub code: OAuthCode,
     pub description: String,
+    /// `Retry-After` in seconds, for [`OAuthCode::RateLimited`].
+    pub retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -68,6 +75,7 @@ impl OAuthError {
             status: code.default_status(),
             code,
             description: description.into(),
+            retry_after: None,
         }
     }
 
@@ -100,6 +108,9 @@ impl OAuthError {
 impl From<ApiError> for OAuthError {
     /// The one place an API failure becomes an OAuth one.
     fn from(e: ApiError) -> Self {
+        if let ApiError::RateLimited(r) = e {
+            return r.into();
+        }
         let (status, _, message) = e.into_public();
         let code = match status {
             StatusCode::SERVICE_UNAVAILABLE | StatusCode::BAD_GATEWAY => {
@@ -109,6 +120,15 @@ impl From<ApiError> for OAuthError {
             _ => OAuthCode::InvalidRequest,
         };
         OAuthError::new(code, message)
+    }
+}
+
+impl From<RateLimited> for OAuthError {
+    fn from(r: RateLimited) -> Self {
+        OAuthError {
+            retry_after: Some(r.retry_after_secs),
+            ..OAuthError::new(OAuthCode::RateLimited, r.to_string())
+        }
     }
 }
 
@@ -145,11 +165,17 @@ impl IntoResponse for OAuthError {
             error: self.code.as_str().to_owned(),
             error_description: Some(self.description),
         };
-        (
+        let mut response = (
             self.status,
             [(header::CACHE_CONTROL, "no-store")],
             Json(body),
         )
-            .into_response()
+            .into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
     }
 }

@@ -10,6 +10,7 @@ mod health;
 pub mod json;
 mod pages;
 mod profiles;
+mod rate_limit;
 mod revoke;
 mod token;
 mod well_known;
@@ -49,6 +50,15 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/audit/export", get(audit::export))
         .route("/v1/audit/verify", get(audit::verify))
         .fallback(not_found)
+        // Inner to outer: the per-address rate limit reads the client address resolved first.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::by_address,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.config.trusted_proxies.clone().into(),
+            request_meta::resolve_client,
+        ))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(
             // Only the path is logged: query strings carry codes and states.

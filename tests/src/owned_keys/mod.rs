@@ -210,6 +210,7 @@ impl KeyBed {
             extra_top_level: extra,
             migration_database_url: None,
             audit_retention: None,
+            limits: None,
         };
         let path = self.dir.path().join(format!("{name}.toml"));
         std::fs::write(&path, settings.to_toml()).expect("writing the server config");

@@ -29,5 +29,6 @@ mod keys_rotation;
 mod login;
 mod oauth_flow;
 mod policy;
+mod rate_limits;
 mod session_cache;
 mod tokens;

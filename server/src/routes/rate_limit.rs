@@ -1,0 +1,53 @@
+//! Middleware: a request reached without a bearer token counts against its client address
+//! (`[limits] unauthenticated`); the `/v1` API and `/assume-role` are counted by the `Caller`
+//! extractor instead, per principal once the token is verified. Over the limit: 429 with
+//! `Retry-After`, in the shape the endpoint's clients read.
+
+use axum::{
+    extract::{Request, State},
+    http::{header, HeaderValue, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+
+use crate::{
+    error::{ApiError, OAuthError},
+    limits::{self, RateLimited},
+    request_meta::ClientAddr,
+    state::AppState,
+};
+
+use super::pages;
+
+/// Counts unauthenticated requests against their address; health checks are never limited.
+pub async fn by_address(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if matches!(path, "/healthz" | "/readyz") || limits::counted_per_principal(path) {
+        return next.run(request).await;
+    }
+    let addr = request.extensions().get::<ClientAddr>().map(|c| c.0);
+    let kind = limits::kind(request.method(), path);
+    match state.limits.check_address(addr, &kind) {
+        Ok(()) => next.run(request).await,
+        Err(limited) => refusal(path, limited),
+    }
+}
+
+/// OAuth endpoints answer in RFC 6749's shape, pages a browser lands on with a page, the rest
+/// with the API's JSON error.
+fn refusal(path: &str, limited: RateLimited) -> Response {
+    match path {
+        "/oauth/token" | "/oauth/device" | "/oauth/revoke" => {
+            OAuthError::from(limited).into_response()
+        }
+        "/oauth/authorize" | "/oauth/callback" | "/device" => {
+            let mut page = pages::error_page(StatusCode::TOO_MANY_REQUESTS, &limited.to_string());
+            page.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(limited.retry_after_secs),
+            );
+            page
+        }
+        _ => ApiError::from(limited).into_response(),
+    }
+}
