@@ -8,6 +8,7 @@ use url::Url;
 
 use super::{
     ci::{CiIssuer, CiRule},
+    http::HttpConfig,
     identities::Identity,
 };
 
@@ -47,6 +48,7 @@ pub struct Config {
     pub identities: Vec<Identity>,
     /// How often the rotating replica checks key ages and due rotation steps.
     pub key_check_interval: Duration,
+    pub http: HttpConfig,
 }
 
 impl Config {

@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use super::{
     ci::{validate_issuers, validate_rules, RawCiIssuer, RawCiRule},
+    http::RawHttp,
     identities::{self, RawIdentity},
     model::{AuditConfig, AwsConfig, Config, LogFormat, OidcConfig, Profile},
     problems::{ConfigError, Problems},
@@ -46,6 +47,8 @@ pub(super) struct RawConfig {
     identities: Vec<RawIdentity>,
     #[serde(default = "default_key_check")]
     key_check_interval: String,
+    #[serde(default)]
+    http: RawHttp,
 }
 
 #[derive(Deserialize, Default)]
@@ -185,6 +188,7 @@ impl RawConfig {
         let ci_issuers = validate_issuers(self.ci_issuers, &mut p);
         let identities = identities::validate(self.identities, &mut p);
         let key_check_interval = p.duration("key_check_interval", &self.key_check_interval);
+        let http = self.http.validate(&mut p);
         if let Some(name) = aws.as_ref().and_then(|a| a.identity.as_ref()) {
             if !identities.iter().any(|i| &i.name == name) {
                 p.push(format!(
@@ -228,6 +232,7 @@ impl RawConfig {
             ci_issuers,
             identities,
             key_check_interval: key_check_interval.expect("checked"),
+            http,
             migration_database_url,
             audit: AuditConfig {
                 retention,
