@@ -47,6 +47,7 @@ pub struct TestAppBuilder {
     migration_database_url: Option<String>,
     audit_retention: Option<(String, String)>,
     moto_url: Option<String>,
+    idp_issuer: Option<String>,
 }
 
 impl Default for TestAppBuilder {
@@ -63,6 +64,7 @@ impl Default for TestAppBuilder {
             migration_database_url: None,
             audit_retention: None,
             moto_url: None,
+            idp_issuer: None,
         }
     }
 }
@@ -104,6 +106,12 @@ impl TestAppBuilder {
     /// Points the server's `[aws]` at another moto (e.g. an [`OwnMoto`](crate::moto::OwnMoto)).
     pub fn moto_url(mut self, url: &str) -> Self {
         self.moto_url = Some(url.to_owned());
+        self
+    }
+
+    /// Logs people in through another IdP (e.g. an [`OwnIdp`](crate::idp::OwnIdp)).
+    pub fn idp_issuer(mut self, issuer: &str) -> Self {
+        self.idp_issuer = Some(issuer.to_owned());
         self
     }
 
@@ -165,7 +173,7 @@ impl TestAppBuilder {
             public_url: self
                 .public_url_from_port
                 .then(|| format!("http://127.0.0.1:{port}")),
-            idp_issuer: env.idp_issuer.clone(),
+            idp_issuer: self.idp_issuer.unwrap_or_else(|| env.idp_issuer.clone()),
             moto_url: moto_url.clone(),
             account_id: account_id.clone(),
             access_token_ttl: self.access_token_ttl,
