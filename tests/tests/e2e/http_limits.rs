@@ -118,3 +118,37 @@ async fn an_idle_keep_alive_connection_is_closed_within_the_header_timeout() {
         "the idle connection was closed {idle:?} after the response, before the header timeout"
     );
 }
+
+#[tokio::test]
+async fn a_client_over_the_connection_cap_waits_in_the_backlog_and_is_served_when_a_slot_frees() {
+    let app = TestApp::builder()
+        .extra_toml("http = { header_timeout = \"1s\", max_connections = 1 }")
+        .spawn()
+        .await;
+    // One answered request: this connection is accepted and holds the only slot, idle, until
+    // the header timeout closes it.
+    let mut holder = TcpStream::connect(address(&app)).await.expect("connecting");
+    holder
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .await
+        .expect("sending a request");
+    let mut buf = [0u8; 1024];
+    let n = holder.read(&mut buf).await.expect("reading the answer");
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+    let answered = Instant::now();
+
+    let resp = app
+        .http
+        .get(app.endpoint("/healthz"))
+        .send()
+        .await
+        .expect("the waiting client is served, not dropped");
+
+    assert_eq!(resp.status(), 200);
+    let waited = answered.elapsed();
+    assert!(
+        waited >= HEADER_TIMEOUT.mul_f32(0.8),
+        "served after {waited:?}, while the only slot was still taken"
+    );
+    assert!(waited < HEADER_TIMEOUT + SLACK, "{waited:?}");
+}

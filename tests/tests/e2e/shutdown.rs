@@ -1,6 +1,7 @@
 //! SIGTERM with requests in flight, against the real `vault-server` binary: new connections are
 //! refused at once, the requests finish with their audit events committed, and the process
-//! records `server_stop` and exits 0 within the shutdown grace.
+//! records `server_stop` and exits 0 within the shutdown grace. A follow long poll does not hold
+//! a shutdown for its wait.
 
 use std::time::{Duration, Instant};
 
@@ -10,7 +11,7 @@ use vault_e2e::config::{default_profiles, random_account_id, ServerSettings};
 use vault_e2e::database::TestDatabase;
 use vault_e2e::env::TestEnv;
 use vault_e2e::owned_keys::server::{free_port, ServerProcess};
-use vault_e2e::OAuthClient;
+use vault_e2e::{OAuthClient, TestApp};
 
 /// `[http].shutdown_grace` of this test's server.
 const GRACE: Duration = Duration::from_secs(20);
@@ -180,4 +181,37 @@ async fn sigterm_refuses_new_connections_and_lets_requests_in_flight_finish_and_
     );
     db.close().await;
     database.drop_database().await.ok();
+}
+
+/// In the statement a follow runs each time it looks for new events (`db::audit::after`).
+const LOOKS_FOR_NEW_EVENTS: &str = "ORDER BY chain_seq ASC LIMIT";
+
+#[tokio::test]
+async fn a_follow_long_poll_answers_at_once_when_the_server_shuts_down() {
+    let mut app = TestApp::spawn().await;
+    let api = app.admin_audit_api().await;
+    let since = app.database_now().await;
+    let follow = tokio::spawn(async move { api.follow(&[("wait", "60".into())]).await });
+    app.wait_for_statement(
+        "the follow to look for new events",
+        LOOKS_FOR_NEW_EVENTS,
+        since,
+        Duration::from_secs(30),
+    )
+    .await;
+
+    let stopping = Instant::now();
+    app.stop_server().await;
+
+    let stopped = stopping.elapsed();
+    assert!(
+        stopped < Duration::from_secs(10),
+        "the shutdown took {stopped:?}: the follow held it"
+    );
+    let page = tokio::time::timeout(Duration::from_secs(5), follow)
+        .await
+        .expect("the follow answered")
+        .expect("follow task");
+    assert!(page.events.is_empty(), "{page:#?}");
+    assert!(page.next_cursor.is_some(), "{page:#?}");
 }
