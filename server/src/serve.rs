@@ -23,6 +23,8 @@ use tower::ServiceExt;
 
 use crate::config::HttpConfig;
 
+/// The most a request head may hold (request line and headers).
+const MAX_HEAD: usize = 64 * 1024;
 /// How long the loop rests after a failed `accept` (for example out of file descriptors).
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
@@ -49,7 +51,11 @@ pub async fn serve(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(http.header_timeout);
+        .header_read_timeout(http.header_timeout)
+        // hyper's default (~400 KB) times every connection is a lot of memory. The limit is on
+        // its read buffer, so a head is refused (431, then closed) somewhere between this and
+        // twice this, depending on how much one read takes in.
+        .max_buf_size(MAX_HEAD);
     tokio::pin!(shutdown);
     loop {
         // A slot first: when all are taken, new connections wait in the kernel's backlog (and

@@ -152,3 +152,24 @@ async fn a_client_over_the_connection_cap_waits_in_the_backlog_and_is_served_whe
     );
     assert!(waited < HEADER_TIMEOUT + SLACK, "{waited:?}");
 }
+
+#[tokio::test]
+async fn a_request_head_far_over_64_kib_is_refused_with_431_and_the_server_serves_on() {
+    let app = TestApp::spawn().await;
+    let mut stream = TcpStream::connect(address(&app)).await.expect("connecting");
+    let head = format!(
+        "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: {}\r\n\r\n",
+        // hyper's limit is on its read buffer, which may take in up to twice the limit at once;
+        // its default (~400 KB) would take this whole head.
+        "a".repeat(300 * 1024)
+    );
+    // The server may answer and close before it has read everything: a failed write is fine.
+    let _ = stream.write_all(head.as_bytes()).await;
+
+    let (received, _, _) = read_until_closed(stream, SLACK).await;
+
+    let text = String::from_utf8_lossy(&received);
+    assert!(text.starts_with("HTTP/1.1 431"), "{text}");
+    let resp = app.http.get(app.endpoint("/healthz")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+}
