@@ -19,6 +19,7 @@ pub mod principal;
 pub mod request_meta;
 pub mod routes;
 pub mod secrets;
+pub mod serve;
 pub mod sessions;
 pub mod startup;
 pub mod state;

@@ -22,6 +22,9 @@ use crate::config::OidcConfig;
 
 /// How long a discovery document is trusted before it is fetched again.
 const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
+/// Bounds on one call to the IdP: reaching it, and the whole exchange.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A person as the IdP vouched for them.
 #[derive(Debug, Clone)]
@@ -44,7 +47,7 @@ pub struct Started {
 /// Failures talking to the IdP or checking what it said.
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
-    #[error("the identity provider is unreachable: {0}")]
+    #[error("the identity provider is unreachable right now; try again in a minute ({0})")]
     Unreachable(String),
     #[error("the identity provider's answer was refused: {0}")]
     Rejected(String),
@@ -78,7 +81,9 @@ impl Upstream {
         let http = openidconnect::reqwest::ClientBuilder::new()
             // Following redirects from the IdP would open the server up to SSRF.
             .redirect(openidconnect::reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(10))
+            // Every call to the IdP (discovery, JWKS, token, userinfo) is bounded.
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
             .build()
             .expect("a TLS backend is compiled in");
         Upstream {
@@ -156,7 +161,12 @@ impl Upstream {
             .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()))
             .request_async(&self.http)
             .await
-            .map_err(|e| UpstreamError::Rejected(error_chain(&e)))?;
+            .map_err(|e| match e {
+                openidconnect::RequestTokenError::Request(_) => {
+                    UpstreamError::Unreachable(error_chain(&e))
+                }
+                _ => UpstreamError::Rejected(error_chain(&e)),
+            })?;
         let id_token = response
             .extra_fields()
             .id_token()

@@ -15,7 +15,7 @@ use crate::{
     db,
     keys::OwnedKeys,
     oidc::Upstream,
-    routes,
+    routes, serve,
     sessions::SessionCache,
     state::{AppState, Inner},
     sts::{AwsSts, RoleIssuer},
@@ -106,7 +106,8 @@ impl Application {
         self.state.url("")
     }
 
-    /// Serves until `shutdown` completes, then finishes in-flight requests and records the stop.
+    /// Serves until `shutdown` completes, then finishes in-flight requests (within
+    /// `[http].shutdown_grace`) and records the stop.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -138,10 +139,14 @@ impl Application {
             .retention
             .map(|keep| tokio::spawn(prune(state.clone(), keep)));
         tracing::info!("listening on {}", state.url(""));
-        let app = routes::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let router = routes::router(state.clone());
+        let drained = serve::serve(self.listener, router, &state.config.http, shutdown).await;
+        if drained == serve::Drained::Cut {
+            tracing::warn!(
+                grace = ?state.config.http.shutdown_grace,
+                "requests still in flight when the shutdown grace ran out were cut"
+            );
+        }
         maintenance.abort();
         state.limits.stop();
         let _ = summary.await;
@@ -160,7 +165,7 @@ impl Application {
             tracing::warn!(error = %e, "could not record server_stop");
         }
         state.db.close().await;
-        served.context("server error")
+        Ok(())
     }
 }
 

@@ -49,6 +49,7 @@ pub struct TestAppBuilder {
     moto_url: Option<String>,
     sts: Option<std::sync::Arc<dyn vault_server::sts::RoleIssuer>>,
     limits: Option<String>,
+    idp_issuer: Option<String>,
 }
 
 impl Default for TestAppBuilder {
@@ -67,6 +68,7 @@ impl Default for TestAppBuilder {
             moto_url: None,
             sts: None,
             limits: None,
+            idp_issuer: None,
         }
     }
 }
@@ -114,6 +116,12 @@ impl TestAppBuilder {
     /// Answers AssumeRole with `sts` instead of moto (benchmarks only: never in a test of issuance).
     pub fn sts(mut self, sts: std::sync::Arc<dyn vault_server::sts::RoleIssuer>) -> Self {
         self.sts = Some(sts);
+        self
+    }
+
+    /// Logs people in through another IdP (e.g. an [`OwnIdp`](crate::idp::OwnIdp)).
+    pub fn idp_issuer(mut self, issuer: &str) -> Self {
+        self.idp_issuer = Some(issuer.to_owned());
         self
     }
 
@@ -182,7 +190,7 @@ impl TestAppBuilder {
             public_url: self
                 .public_url_from_port
                 .then(|| format!("http://127.0.0.1:{port}")),
-            idp_issuer: env.idp_issuer.clone(),
+            idp_issuer: self.idp_issuer.unwrap_or_else(|| env.idp_issuer.clone()),
             moto_url: moto_url.clone(),
             account_id: account_id.clone(),
             access_token_ttl: self.access_token_ttl,

@@ -16,6 +16,7 @@ pub mod database;
 pub mod db_roles;
 pub mod env;
 pub mod faults;
+pub mod idp;
 pub mod jwt;
 pub mod login;
 pub mod logs;

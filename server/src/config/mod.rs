@@ -2,6 +2,7 @@
 //! each problem by its key path (`profiles[1].max_duration: ...`).
 
 mod ci;
+mod http;
 mod identities;
 mod limits;
 mod model;
@@ -12,6 +13,7 @@ mod secret;
 use std::path::Path;
 
 pub use ci::{CiIssuer, CiRule};
+pub use http::HttpConfig;
 pub use identities::Identity;
 pub use limits::{LimitsConfig, Rate};
 pub use model::{AuditConfig, AwsConfig, Config, LogFormat, OidcConfig, Profile};

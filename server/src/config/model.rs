@@ -8,6 +8,7 @@ use url::Url;
 
 use super::{
     ci::{CiIssuer, CiRule},
+    http::HttpConfig,
     identities::Identity,
     limits::LimitsConfig,
 };
@@ -52,6 +53,7 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// Peers whose `Forwarded` / `X-Forwarded-For` headers name the client (load balancers).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub http: HttpConfig,
 }
 
 impl Config {

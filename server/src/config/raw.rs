@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use super::{
     ci::{validate_issuers, validate_rules, RawCiIssuer, RawCiRule},
+    http::RawHttp,
     identities::{self, RawIdentity},
     limits::{validate_proxies, RawLimits},
     model::{AuditConfig, AwsConfig, Config, LogFormat, OidcConfig, Profile},
@@ -51,6 +52,7 @@ pub(super) struct RawConfig {
     limits: RawLimits,
     #[serde(default)]
     trusted_proxies: Vec<String>,
+    http: RawHttp,
 }
 
 #[derive(Deserialize, Default)]
@@ -194,6 +196,7 @@ impl RawConfig {
             self.limits.validate(&mut p),
             validate_proxies(self.trusted_proxies, &mut p),
         );
+        let http = self.http.validate(&mut p);
         if let Some(name) = aws.as_ref().and_then(|a| a.identity.as_ref()) {
             if !identities.iter().any(|i| &i.name == name) {
                 p.push(format!(
@@ -237,6 +240,7 @@ impl RawConfig {
             ci_issuers,
             identities,
             key_check_interval: key_check_interval.expect("checked"),
+            http,
             migration_database_url,
             limits,
             trusted_proxies,

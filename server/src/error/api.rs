@@ -23,6 +23,10 @@ pub enum ApiError {
     #[error("{message}")]
     NotFound { code: &'static str, message: String },
     #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("{0}")]
     Unavailable(String),
     #[error("{0}")]
     BadGateway(String),
@@ -40,6 +44,8 @@ impl ApiError {
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "invalid_token"),
             ApiError::Forbidden { code, .. } => (StatusCode::FORBIDDEN, code),
             ApiError::NotFound { code, .. } => (StatusCode::NOT_FOUND, code),
+            ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::BadGateway(_) => (StatusCode::BAD_GATEWAY, "upstream_error"),
             ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
@@ -92,7 +98,23 @@ impl From<Denial> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::body_too_large();
+        }
         ApiError::BadRequest(format!("malformed request body: {}", rejection.body_text()))
+    }
+}
+
+/// The most a request body may hold (`routes::router` sets it on every route).
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+impl ApiError {
+    /// A request body over [`BODY_LIMIT`].
+    pub fn body_too_large() -> Self {
+        ApiError::TooLarge(format!(
+            "the request body is larger than {} KiB",
+            BODY_LIMIT / 1024
+        ))
     }
 }
 

@@ -4,5 +4,5 @@
 mod api;
 mod oauth;
 
-pub use api::ApiError;
+pub use api::{ApiError, BODY_LIMIT};
 pub use oauth::{OAuthCode, OAuthError};

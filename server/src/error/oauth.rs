@@ -152,6 +152,10 @@ impl From<crate::trail::writer::WriteFailed> for OAuthError {
 
 impl From<FormRejection> for OAuthError {
     fn from(rejection: FormRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            let (status, _, message) = ApiError::body_too_large().into_public();
+            return OAuthError::new(OAuthCode::InvalidRequest, message).with_status(status);
+        }
         OAuthError::new(
             OAuthCode::InvalidRequest,
             format!("malformed form body: {}", rejection.body_text()),

@@ -24,6 +24,7 @@ use crate::{
     clock, db,
     error::ApiError,
     request_meta::RequestMeta,
+    serve::ShuttingDown,
     state::AppState,
     trail,
 };
@@ -121,6 +122,7 @@ pub async fn list(
 pub async fn follow(
     State(state): State<AppState>,
     _admin: Admin<FollowAudit>,
+    mut shutting_down: ShuttingDown,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<AuditPage>, ApiError> {
     let (p, filter) = parse(params)?;
@@ -138,14 +140,19 @@ pub async fn follow(
         // inserting transaction), so skipping to it when nothing matched loses nothing.
         let head = db::audit::head(&state.db).await?.0;
         let rows = db::audit::after(&state.db, &filter, after, FOLLOW_BATCH).await?;
-        if !rows.is_empty() || tokio::time::Instant::now() >= deadline {
+        // A shutting-down server answers at once rather than hold its shutdown for the wait.
+        let done = tokio::time::Instant::now() >= deadline || shutting_down.now();
+        if !rows.is_empty() || done {
             let next = rows.last().map_or(after.max(head), |r| r.chain_seq);
             return Ok(Json(AuditPage {
                 events: rows.iter().map(view).collect(),
                 next_cursor: Some(next.to_string()),
             }));
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(250)) => {}
+            () = shutting_down.begun() => {}
+        }
     }
 }
 

@@ -1,13 +1,15 @@
-//! `GET /oauth/authorize`: the CLI's browser login starts here and goes on to the IdP.
+//! `GET /oauth/authorize`: the CLI's browser login starts here and goes on to the IdP. A person
+//! is looking at the answer, so refusals are readable pages.
 
 use axum::{
     extract::{rejection::QueryRejection, Query, State},
-    response::Redirect,
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
 };
 
 use crate::{
-    error::ApiError,
     login::authorize::{self, AuthorizeRequest},
+    routes::pages::{api_error_page, error_page},
     state::AppState,
 };
 
@@ -15,8 +17,15 @@ use crate::{
 pub async fn authorize(
     State(state): State<AppState>,
     params: Result<Query<AuthorizeRequest>, QueryRejection>,
-) -> Result<Redirect, ApiError> {
-    let Query(p) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let upstream = authorize::authorize(&state, &p).await?;
-    Ok(Redirect::to(upstream.as_str()))
+) -> Response {
+    let Ok(Query(p)) = params else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "This login link is malformed; start again with `vault login`.",
+        );
+    };
+    match authorize::authorize(&state, &p).await {
+        Ok(upstream) => Redirect::to(upstream.as_str()).into_response(),
+        Err(e) => api_error_page(e),
+    }
 }

@@ -14,12 +14,21 @@ use crate::{
     state::AppState,
 };
 
+/// The most of the IdP's `error` and `error_description` that is kept, in characters.
+const MAX_IDP_ERROR: usize = 64;
+const MAX_IDP_ERROR_DESCRIPTION: usize = 256;
+
 pub async fn callback(
     State(state): State<AppState>,
     meta: RequestMeta,
     params: Result<Query<Callback>, QueryRejection>,
 ) -> Response {
-    let p = params.map(|Query(p)| p).unwrap_or_default();
+    let mut p = params.map(|Query(p)| p).unwrap_or_default();
+    // The IdP's words reach the audit trail and the CLI's redirect: bounded, whatever was sent.
+    p.error = p.error.map(|e| truncate(e, MAX_IDP_ERROR));
+    p.error_description = p
+        .error_description
+        .map(|d| truncate(d, MAX_IDP_ERROR_DESCRIPTION));
     match callback::finish(&state, &meta, p).await {
         Ok(Finished::Redirect(target)) => Redirect::to(target.as_str()).into_response(),
         Ok(Finished::DeviceApproved { display }) => page(
@@ -32,5 +41,24 @@ pub async fn callback(
         ),
         Ok(Finished::Refused { reason }) => error_page(StatusCode::FORBIDDEN, &reason),
         Err(e) => api_error_page(e),
+    }
+}
+
+/// `text` cut to at most `max` characters, marked with `…` when cut.
+fn truncate(text: String, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::truncate;
+
+    #[test]
+    fn long_idp_errors_are_cut_on_a_character_boundary_and_marked() {
+        assert_eq!(truncate("ééééé".into(), 3), "ééé…");
+        assert_eq!(truncate("short".into(), 64), "short");
     }
 }

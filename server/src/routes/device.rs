@@ -81,11 +81,20 @@ pub async fn page_post(
     headers: HeaderMap,
     form: Result<Form<DeviceConfirm>, FormRejection>,
 ) -> Response {
-    let Ok(Form(f)) = form else {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "The form was incomplete; open the link from your terminal again.",
-        );
+    let f = match form {
+        Ok(Form(f)) => f,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return error_page(
+                e.status(),
+                "The form was too large; open the link from your terminal again.",
+            );
+        }
+        Err(_) => {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                "The form was incomplete; open the link from your terminal again.",
+            )
+        }
     };
     let cookie_ok = cookie(&headers, CSRF_COOKIE).is_some_and(|c| secrets::same(&c, &f.csrf));
     if !cookie_ok || f.confirm.as_deref() != Some("yes") {

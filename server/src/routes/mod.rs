@@ -17,14 +17,19 @@ mod well_known;
 
 use axum::{
     extract::DefaultBodyLimit,
-    http::Request,
+    http::{header, Request, StatusCode},
     middleware,
+    response::{IntoResponse, Response},
     routing::{get, post},
     Router,
 };
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
-use crate::{error::ApiError, request_meta, state::AppState};
+use crate::{
+    error::{ApiError, BODY_LIMIT},
+    request_meta,
+    state::AppState,
+};
 
 /// Every route the server answers.
 pub fn router(state: AppState) -> Router {
@@ -50,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/audit/export", get(audit::export))
         .route("/v1/audit/verify", get(audit::verify))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         // Inner to outer: the per-address rate limit reads the client address resolved first.
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -59,7 +65,9 @@ pub fn router(state: AppState) -> Router {
             state.config.trusted_proxies.clone().into(),
             request_meta::resolve_client,
         ))
-        .layer(DefaultBodyLimit::max(64 * 1024))
+        // Every body is read through axum's extractors, which stop at this limit.
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::map_response(plain_413_as_json))
         .layer(
             // Only the path is logged: query strings carry codes and states.
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
@@ -81,4 +89,22 @@ async fn not_found() -> ApiError {
         code: "not_found",
         message: "no such endpoint".into(),
     }
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed("this endpoint does not answer that method".into())
+}
+
+/// An over-limit body that an extractor refused with axum's plain-text 413 gets the API's
+/// JSON error instead (pages and JSON errors pass unchanged).
+async fn plain_413_as_json(response: Response) -> Response {
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.starts_with("text/plain"));
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && plain {
+        return ApiError::body_too_large().into_response();
+    }
+    response
 }

@@ -207,6 +207,32 @@ impl ServerProcess {
         }
     }
 
+    /// SIGTERM: the server shuts down gracefully.
+    pub fn terminate(&self) {
+        let pid = self.pid().expect("the server is running");
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("running kill");
+        assert!(status.success(), "kill -TERM {pid} failed");
+    }
+
+    /// Waits (at most `limit`) for it to exit by itself; its exit status.
+    pub async fn wait_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("the server is running");
+        match tokio::time::timeout(limit, child.wait()).await {
+            Ok(status) => status.expect("waiting for the server"),
+            Err(_) => {
+                let _ = child.start_kill();
+                panic!(
+                    "{} did not exit within {limit:?}:\n{}",
+                    self.name,
+                    self.log_text()
+                );
+            }
+        }
+    }
+
     /// Starts it again on the same port, with the same configuration and environment.
     pub async fn restart(&mut self) {
         self.spawn().await.unwrap_or_else(|e| panic!("{e:#}"));
