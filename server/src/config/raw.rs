@@ -52,6 +52,7 @@ pub(super) struct RawConfig {
     limits: RawLimits,
     #[serde(default)]
     trusted_proxies: Vec<String>,
+    #[serde(default)]
     http: RawHttp,
 }
 
