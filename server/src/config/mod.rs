@@ -2,6 +2,7 @@
 //! each problem by its key path (`profiles[1].max_duration: ...`).
 
 mod ci;
+mod database;
 mod identities;
 mod model;
 mod problems;
@@ -11,6 +12,7 @@ mod secret;
 use std::path::Path;
 
 pub use ci::{CiIssuer, CiRule};
+pub use database::{DatabaseConfig, Timeouts};
 pub use identities::Identity;
 pub use model::{AuditConfig, AwsConfig, Config, LogFormat, OidcConfig, Profile};
 pub use problems::{parse_duration, ConfigError};

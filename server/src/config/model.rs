@@ -8,6 +8,7 @@ use url::Url;
 
 use super::{
     ci::{CiIssuer, CiRule},
+    database::{DatabaseConfig, Timeouts},
     identities::Identity,
 };
 
@@ -47,6 +48,10 @@ pub struct Config {
     pub identities: Vec<Identity>,
     /// How often the rotating replica checks key ages and due rotation steps.
     pub key_check_interval: Duration,
+    /// `[database]`: the pool's size and timeouts.
+    pub database: DatabaseConfig,
+    /// `[timeouts]`: whole-request bounds.
+    pub timeouts: Timeouts,
 }
 
 impl Config {

@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use super::{
     ci::{validate_issuers, validate_rules, RawCiIssuer, RawCiRule},
+    database::{RawDatabase, RawTimeouts},
     identities::{self, RawIdentity},
     model::{AuditConfig, AwsConfig, Config, LogFormat, OidcConfig, Profile},
     problems::{ConfigError, Problems},
@@ -46,6 +47,10 @@ pub(super) struct RawConfig {
     identities: Vec<RawIdentity>,
     #[serde(default = "default_key_check")]
     key_check_interval: String,
+    #[serde(default)]
+    database: RawDatabase,
+    #[serde(default)]
+    timeouts: RawTimeouts,
 }
 
 #[derive(Deserialize, Default)]
@@ -185,6 +190,8 @@ impl RawConfig {
         let ci_issuers = validate_issuers(self.ci_issuers, &mut p);
         let identities = identities::validate(self.identities, &mut p);
         let key_check_interval = p.duration("key_check_interval", &self.key_check_interval);
+        let database = self.database.validate(&mut p);
+        let timeouts = self.timeouts.validate(&mut p);
         if let Some(name) = aws.as_ref().and_then(|a| a.identity.as_ref()) {
             if !identities.iter().any(|i| &i.name == name) {
                 p.push(format!(
@@ -229,6 +236,8 @@ impl RawConfig {
             identities,
             key_check_interval: key_check_interval.expect("checked"),
             migration_database_url,
+            database,
+            timeouts,
             audit: AuditConfig {
                 retention,
                 prune_interval: prune_interval.expect("checked"),

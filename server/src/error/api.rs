@@ -24,6 +24,9 @@ pub enum ApiError {
     NotFound { code: &'static str, message: String },
     #[error("{0}")]
     Unavailable(String),
+    /// The request did not finish within its bound (`[timeouts]`); see `routes/timeout.rs`.
+    #[error("{0}")]
+    TimedOut(String),
     #[error("{0}")]
     BadGateway(String),
     #[error(transparent)]
@@ -38,6 +41,7 @@ impl ApiError {
             ApiError::Forbidden { code, .. } => (StatusCode::FORBIDDEN, code),
             ApiError::NotFound { code, .. } => (StatusCode::NOT_FOUND, code),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::TimedOut(_) => (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable"),
             ApiError::BadGateway(_) => (StatusCode::BAD_GATEWAY, "upstream_error"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -119,6 +123,12 @@ impl IntoResponse for ApiError {
             }),
         )
             .into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // Every 503 is a passing condition (database, audit trail, timeout): say when to retry.
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -11,6 +11,7 @@ pub mod json;
 mod pages;
 mod profiles;
 mod revoke;
+mod timeout;
 mod token;
 mod well_known;
 
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/audit/export", get(audit::export))
         .route("/v1/audit/verify", get(audit::verify))
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), timeout::bound))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(
             // Only the path is logged: query strings carry codes and states.
