@@ -182,16 +182,44 @@ impl OwnPostgres {
             .unwrap_or_else(|e| panic!("restarting the private Postgres: {e:#}"));
     }
 
-    /// SIGSTOP to every process of the cluster: connections stay open, nothing answers.
-    pub async fn stop_all(&self) {
+    /// SIGSTOP to every process of the cluster: connections stay open, nothing answers. The
+    /// cluster runs again when the guard is resumed or dropped (so a failing test does not leave
+    /// the server's shutdown waiting on a stopped database).
+    pub async fn stop_all(&self) -> Stopped<'_> {
         let pids = self.processes();
         assert!(!pids.is_empty(), "no Postgres process to stop");
         signal("STOP", &pids).await;
+        Stopped {
+            pids,
+            resumed: false,
+            _cluster: self,
+        }
     }
+}
 
-    /// SIGCONT to every process of the cluster.
-    pub async fn continue_all(&self) {
-        signal("CONT", &self.processes()).await;
+/// A stopped cluster; see [`OwnPostgres::stop_all`].
+pub struct Stopped<'a> {
+    pids: Vec<u32>,
+    resumed: bool,
+    _cluster: &'a OwnPostgres,
+}
+
+impl Stopped<'_> {
+    /// SIGCONT to every process that was stopped.
+    pub async fn resume(mut self) {
+        signal("CONT", &self.pids).await;
+        self.resumed = true;
+    }
+}
+
+impl Drop for Stopped<'_> {
+    fn drop(&mut self) {
+        if !self.resumed {
+            let _ = std::process::Command::new("kill")
+                .arg("-CONT")
+                .args(self.pids.iter().map(u32::to_string))
+                .status();
+        }
     }
 }
 

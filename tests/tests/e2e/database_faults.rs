@@ -205,7 +205,7 @@ async fn requests_get_503_within_the_bound_while_postgres_is_stopped_and_service
     let (status, body, _) = issue(&app, &token).await;
     assert_eq!(status, 200, "{body}");
 
-    pg.stop_all().await;
+    let stopped = pg.stop_all().await;
     // Several requests at once, so some hold pooled connections to the stopped server while
     // others wait for one.
     let issues: Vec<_> = (0..6).map(|_| issue(&app, &token)).collect();
@@ -223,7 +223,7 @@ async fn requests_get_503_within_the_bound_while_postgres_is_stopped_and_service
     assert_eq!(ready.0, 503, "/readyz is ready while Postgres is stopped");
     assert!(ready.1 < ANSWER_BOUND, "/readyz took {:?}", ready.1);
 
-    pg.continue_all().await;
+    stopped.resume().await;
     let continued = Instant::now();
     poll::until(
         "credentials and /readyz after SIGCONT",
