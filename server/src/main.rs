@@ -103,11 +103,7 @@ async fn keys(command: KeysCommand) -> anyhow::Result<()> {
                 .with_context(|| format!("no [[identities]] entry is named `{identity}`"))?;
             let master = MasterKey::from_env()?;
             let (key_id, secret) = read_key()?;
-            let pool = vault_server::db::connect(
-                &config.database_url,
-                config.migration_database_url.as_ref(),
-            )
-            .await?;
+            let pool = vault_server::db::connect(&config).await?;
             let now = vault_server::clock::now();
             import::import(&pool, &master, id, &key_id, &secret, replace, now).await?;
             println!(
@@ -123,11 +119,7 @@ async fn keys(command: KeysCommand) -> anyhow::Result<()> {
                 .context(
                     "the old master key (VAULT_OLD_MASTER_KEY or VAULT_OLD_MASTER_KEY_FILE)",
                 )?;
-            let pool = vault_server::db::connect(
-                &config.database_url,
-                config.migration_database_url.as_ref(),
-            )
-            .await?;
+            let pool = vault_server::db::connect(&config).await?;
             let n = import::rewrap(&pool, &old, &new, vault_server::clock::now()).await?;
             println!(
                 "re-sealed {n} keys from master key {} to {}",

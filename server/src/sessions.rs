@@ -29,6 +29,8 @@ pub const CHANNEL: &str = "vault_session_revoked";
 const MAX_ENTRIES: usize = 100_000;
 /// Wait before listening again after the connection failed.
 const RETRY: Duration = Duration::from_secs(1);
+/// How long connecting and `LISTEN` may take: a stopped Postgres accepts TCP and never answers.
+const LISTEN_LIMIT: Duration = Duration::from_secs(5);
 
 /// Live sessions looked up recently, forgotten on any change.
 pub struct SessionCache {
@@ -160,9 +162,19 @@ impl SessionCache {
 }
 
 async fn listen(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
-    let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen(CHANNEL).await?;
-    Ok(listener)
+    let attempt = async {
+        let mut listener = PgListener::connect_with(pool).await?;
+        listener.listen(CHANNEL).await?;
+        Ok(listener)
+    };
+    tokio::time::timeout(LISTEN_LIMIT, attempt)
+        .await
+        .unwrap_or_else(|_| {
+            Err(sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("LISTEN did not complete within {LISTEN_LIMIT:?}"),
+            )))
+        })
 }
 
 #[cfg(test)]

@@ -49,8 +49,7 @@ impl Application {
             Some(url) => url.clone(),
             None => Url::parse(&format!("http://{addr}")).context("bound address is not a URL")?,
         };
-        let pool =
-            db::connect(&config.database_url, config.migration_database_url.as_ref()).await?;
+        let pool = db::connect(&config).await?;
         let now = clock::now();
         let issuer = public_url.as_str().trim_end_matches('/').to_owned();
         let tokens = TokenService::start(pool.clone(), issuer, config.access_token_ttl, now)

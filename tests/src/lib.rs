@@ -22,6 +22,7 @@ pub mod login;
 pub mod logs;
 pub mod moto;
 pub mod oauth;
+pub mod own_postgres;
 pub mod owned_keys;
 pub mod pg_activity;
 pub mod poll;

@@ -2,6 +2,7 @@
 //! each problem by its key path (`profiles[1].max_duration: ...`).
 
 mod ci;
+mod database;
 mod http;
 mod identities;
 mod limits;
@@ -13,6 +14,7 @@ mod secret;
 use std::path::Path;
 
 pub use ci::{CiIssuer, CiRule};
+pub use database::{DatabaseConfig, Timeouts};
 pub use http::HttpConfig;
 pub use identities::Identity;
 pub use limits::{LimitsConfig, Rate};

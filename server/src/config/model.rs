@@ -8,6 +8,7 @@ use url::Url;
 
 use super::{
     ci::{CiIssuer, CiRule},
+    database::{DatabaseConfig, Timeouts},
     http::HttpConfig,
     identities::Identity,
     limits::LimitsConfig,
@@ -54,6 +55,10 @@ pub struct Config {
     /// Peers whose `Forwarded` / `X-Forwarded-For` headers name the client (load balancers).
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub http: HttpConfig,
+    /// `[database]`: the pool's size and timeouts.
+    pub database: DatabaseConfig,
+    /// `[timeouts]`: whole-request bounds.
+    pub timeouts: Timeouts,
 }
 
 impl Config {

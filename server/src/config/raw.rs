@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use super::{
     ci::{validate_issuers, validate_rules, RawCiIssuer, RawCiRule},
+    database::{RawDatabase, RawTimeouts},
     http::RawHttp,
     identities::{self, RawIdentity},
     limits::{validate_proxies, RawLimits},
@@ -54,6 +55,10 @@ pub(super) struct RawConfig {
     trusted_proxies: Vec<String>,
     #[serde(default)]
     http: RawHttp,
+    #[serde(default)]
+    database: RawDatabase,
+    #[serde(default)]
+    timeouts: RawTimeouts,
 }
 
 #[derive(Deserialize, Default)]
@@ -198,6 +203,8 @@ impl RawConfig {
             validate_proxies(self.trusted_proxies, &mut p),
         );
         let http = self.http.validate(&mut p);
+        let database = self.database.validate(&mut p);
+        let timeouts = self.timeouts.validate(&mut p);
         if let Some(name) = aws.as_ref().and_then(|a| a.identity.as_ref()) {
             if !identities.iter().any(|i| &i.name == name) {
                 p.push(format!(
@@ -245,6 +252,8 @@ impl RawConfig {
             migration_database_url,
             limits,
             trusted_proxies,
+            database,
+            timeouts,
             audit: AuditConfig {
                 retention,
                 prune_interval: prune_interval.expect("checked"),

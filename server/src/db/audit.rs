@@ -158,32 +158,61 @@ pub async fn list(
 }
 
 /// Oldest first, strictly after chain position `after`, at most `limit`.
-#[tracing::instrument(skip_all)]
 pub async fn after(
     ex: impl PgExecutor<'_>,
     f: &Filter,
     after: i64,
     limit: i64,
 ) -> Result<Vec<AuditRow>, sqlx::Error> {
+    between(ex, f, after, None, limit).await
+}
+
+/// Oldest first, strictly after chain position `after` and up to `upto` if given, at most `limit`.
+#[tracing::instrument(skip_all)]
+async fn between(
+    ex: impl PgExecutor<'_>,
+    f: &Filter,
+    after: i64,
+    upto: Option<i64>,
+    limit: i64,
+) -> Result<Vec<AuditRow>, sqlx::Error> {
     let mut q = QueryBuilder::new(format!("SELECT {COLUMNS} FROM audit_events"));
     push_filter(&mut q, f);
     q.push(" AND chain_seq > ").push_bind(after);
+    if let Some(upto) = upto {
+        q.push(" AND chain_seq <= ").push_bind(upto);
+    }
     q.push(" ORDER BY chain_seq ASC LIMIT ").push_bind(limit);
     q.build_query_as().fetch_all(ex).await
 }
 
-/// Every matching event, oldest first, as a stream (export).
+/// Events an export reads per page, at most.
+const EXPORT_PAGE: i64 = 500;
+/// Chain positions one export page spans, at most: each page is a short index range scan
+/// (well within `statement_timeout`) however few events the filter matches.
+const EXPORT_SPAN: i64 = 20_000;
+
+/// Every matching event up to the chain head as the export starts, oldest first, as a stream.
+/// Read in keyset pages, each on a pooled connection taken for that page only: a slow reader
+/// holds no database connection while it reads, and events that arrive later are not waited for.
 pub fn stream_filtered(
     pool: PgPool,
     f: Filter,
 ) -> BoxStream<'static, Result<AuditRow, sqlx::Error>> {
     Box::pin(async_stream::try_stream! {
-        let mut q = QueryBuilder::new(format!("SELECT {COLUMNS} FROM audit_events"));
-        push_filter(&mut q, &f);
-        q.push(" ORDER BY chain_seq ASC");
-        let mut rows = q.build_query_as::<AuditRow>().fetch(&pool);
-        while let Some(row) = futures_util::TryStreamExt::try_next(&mut rows).await? {
-            yield row;
+        let (end, _) = head(&pool).await?;
+        let mut last = 0;
+        while last < end {
+            let upto = last.saturating_add(EXPORT_SPAN).min(end);
+            let rows = between(&pool, &f, last, Some(upto), EXPORT_PAGE).await?;
+            let full = rows.len() as i64 == EXPORT_PAGE;
+            last = match rows.last() {
+                Some(r) if full => r.chain_seq,
+                _ => upto,
+            };
+            for row in rows {
+                yield row;
+            }
         }
     })
 }

@@ -176,6 +176,17 @@ pub async fn notify_changed(ex: impl PgExecutor<'_>, identity: &str) -> Result<(
     Ok(())
 }
 
+/// The advisory lock only the rotating replica holds: "vault_kr" as an integer.
+const ROTATION_LOCK: i64 = 0x7661_756c_745f_6b72;
+
+/// Takes the rotation lock for this session, unless another session holds it.
+pub async fn try_rotation_lock(conn: &mut sqlx::PgConnection) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        .bind(ROTATION_LOCK)
+        .fetch_one(conn)
+        .await
+}
+
 /// One rotation of one identity's key.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Rotation {
@@ -247,48 +258,66 @@ pub async fn start_rotation(
         .ok_or_else(|| sqlx::Error::RowNotFound)
 }
 
-/// Records a completed step (and the new key once known); clears the error.
+/// Records a completed step (and the new key once known) and clears the error, only if the
+/// rotation is still at `expected` and unfinished; `false` (nothing written) otherwise. The
+/// update locks the row, so of two writers of the same step only the first moves it on.
 pub async fn advance(
     ex: impl PgExecutor<'_>,
     id: Uuid,
+    expected: RotationStep,
     step: RotationStep,
     new_key_id: Option<&str>,
     now: OffsetDateTime,
     next_attempt_at: OffsetDateTime,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
         "UPDATE key_rotations SET step = $2, new_key_id = COALESCE($3, new_key_id), attempts = 0, last_error = NULL,
             updated_at = $4, next_attempt_at = $5,
             finished_at = CASE WHEN $2 IN ('done', 'failed') THEN $4 END
-         WHERE id = $1",
+         WHERE id = $1 AND step = $6 AND finished_at IS NULL",
     )
     .bind(id)
     .bind(step)
     .bind(new_key_id)
     .bind(now)
     .bind(next_attempt_at)
+    .bind(expected)
     .execute(ex)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
-/// Records a failed attempt of the current step and when to try again.
+/// The step a rotation is at now (`None`: no such rotation).
+pub async fn rotation_step(
+    ex: impl PgExecutor<'_>,
+    id: Uuid,
+) -> Result<Option<RotationStep>, sqlx::Error> {
+    sqlx::query_scalar("SELECT step FROM key_rotations WHERE id = $1")
+        .bind(id)
+        .fetch_optional(ex)
+        .await
+}
+
+/// Records a failed attempt of step `at` and when to try again, only if the rotation is still
+/// at that step and unfinished; `false` (nothing written) otherwise.
 pub async fn record_failure(
     ex: impl PgExecutor<'_>,
     id: Uuid,
+    at: RotationStep,
     error: &str,
     now: OffsetDateTime,
     next_attempt_at: OffsetDateTime,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
         "UPDATE key_rotations SET attempts = attempts + 1, last_error = $2, updated_at = $3, next_attempt_at = $4
-         WHERE id = $1",
+         WHERE id = $1 AND step = $5 AND finished_at IS NULL",
     )
     .bind(id)
     .bind(error)
     .bind(now)
     .bind(next_attempt_at)
+    .bind(at)
     .execute(ex)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }

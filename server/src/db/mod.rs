@@ -11,10 +11,15 @@ pub mod refresh;
 pub mod sessions;
 pub mod signing_keys;
 
-use std::time::Duration;
+use std::{str::FromStr, time::Duration};
 
 use secrecy::ExposeSecret;
-use sqlx::{postgres::PgPoolOptions, PgPool};
+use sqlx::{
+    postgres::{PgConnectOptions, PgPoolOptions},
+    PgPool,
+};
+
+use crate::config::DatabaseConfig;
 
 /// Database failures, split by whether the database is reachable at all.
 #[derive(Debug, thiserror::Error)]
@@ -50,22 +55,23 @@ fn is_unavailable_code(code: Option<&str>) -> bool {
 }
 
 /// Brings the schema up to date (with the migration role when one is configured), then
-/// connects the pool the server runs on.
-pub async fn connect(
-    url: &secrecy::SecretString,
-    migration_url: Option<&secrecy::SecretString>,
-) -> anyhow::Result<PgPool> {
+/// connects the pool the server runs on, with the bounds of `[database]`.
+pub async fn connect(config: &crate::config::Config) -> anyhow::Result<PgPool> {
     use anyhow::Context;
-    let pool = PgPoolOptions::new()
-        .max_connections(20)
-        .acquire_timeout(Duration::from_secs(3))
-        .connect(url.expose_secret())
+    let pool = pool_options(&config.database)
+        .connect_with(connect_options(
+            &config.database_url,
+            &config.database,
+            "database_url",
+        )?)
         .await
         .context("cannot connect to the database (database_url)")?;
-    match migration_url {
+    match &config.migration_database_url {
         Some(owner) => {
+            // No statement timeout here: a migration may rightly take longer than a request.
             let owner_pool = PgPoolOptions::new()
                 .max_connections(1)
+                .acquire_timeout(config.database.acquire_timeout)
                 .connect(owner.expose_secret())
                 .await
                 .context("cannot connect to the database (migration_database_url)")?;
@@ -83,11 +89,42 @@ pub async fn connect(
     Ok(pool)
 }
 
+/// The pool's bounds: its size, how long a caller waits for a connection (connecting and the
+/// liveness test of an idle one included, so a Postgres that accepts TCP but never answers
+/// costs at most this), and how long an idle connection is kept (a restarted Postgres leaves
+/// only dead ones, found by that test and replaced).
+fn pool_options(db: &DatabaseConfig) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(db.max_connections)
+        .acquire_timeout(db.acquire_timeout)
+        .test_before_acquire(true)
+        .idle_timeout(Duration::from_secs(60))
+}
+
+/// The URL's options with Postgres's own bound on every statement of these connections.
+fn connect_options(
+    url: &secrecy::SecretString,
+    db: &DatabaseConfig,
+    key: &str,
+) -> anyhow::Result<PgConnectOptions> {
+    use anyhow::Context;
+    let options = PgConnectOptions::from_str(url.expose_secret())
+        .with_context(|| format!("{key} is not a Postgres URL"))?;
+    let millis = db.statement_timeout.as_millis().to_string();
+    Ok(options.options([("statement_timeout", millis.as_str())]))
+}
+
 /// The schema, embedded at build time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
-/// Whether the database answers a trivial query.
-pub async fn ping(pool: &PgPool) -> Result<(), DbError> {
-    sqlx::query("SELECT 1").execute(pool).await?;
-    Ok(())
+/// Whether the database answers a trivial query within `limit` (a stopped Postgres never
+/// answers, and its TCP connections stay open).
+pub async fn ping(pool: &PgPool, limit: Duration) -> Result<(), DbError> {
+    match tokio::time::timeout(limit, sqlx::query("SELECT 1").execute(pool)).await {
+        Ok(done) => done.map(drop).map_err(DbError::from),
+        Err(_) => Err(DbError::Unavailable(sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("no answer within {limit:?}"),
+        )))),
+    }
 }

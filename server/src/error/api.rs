@@ -28,6 +28,9 @@ pub enum ApiError {
     TooLarge(String),
     #[error("{0}")]
     Unavailable(String),
+    /// The request did not finish within its bound (`[timeouts]`); see `routes/timeout.rs`.
+    #[error("{0}")]
+    TimedOut(String),
     #[error("{0}")]
     BadGateway(String),
     /// Over a rate limit: 429 with `Retry-After`.
@@ -47,6 +50,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::TimedOut(_) => (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable"),
             ApiError::BadGateway(_) => (StatusCode::BAD_GATEWAY, "upstream_error"),
             ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -149,6 +153,10 @@ impl IntoResponse for ApiError {
             }),
         )
             .into_response();
+        let retry_after = retry_after.or(
+            // Every 503 is a passing condition (database, audit trail, timeout): say when to retry.
+            (status == StatusCode::SERVICE_UNAVAILABLE).then_some(2),
+        );
         if let Some(secs) = retry_after {
             response
                 .headers_mut()

@@ -5,13 +5,17 @@
 use std::{sync::Arc, time::Duration};
 
 use sqlx::{Connection, PgConnection, PgPool};
-use tokio::sync::Notify;
+use tokio::{sync::Notify, time::timeout};
 
 use super::rotation::Rotator;
-use crate::clock;
+use crate::{clock, db};
 
-/// The advisory lock key: "vault_kr" as an integer.
-const LOCK_KEY: i64 = 0x7661_756c_745f_6b72;
+/// How long checking or taking the lock may take: a stopped Postgres never answers, and a
+/// leader stuck on it would never notice that it lost the lock.
+const LOCK_CHECK_LIMIT: Duration = Duration::from_secs(5);
+/// How long one tick of all rotators may take (AWS calls included, each with its own timeout);
+/// a tick cut short leaves its step unrecorded, and steps are idempotent.
+const TICK_LIMIT: Duration = Duration::from_secs(300);
 
 /// Ticks the rotators whenever this replica holds the lock; `wake` runs a tick early.
 pub async fn lead(
@@ -27,28 +31,39 @@ pub async fn lead(
             () = wake.notified() => {},
         }
         if let Some(conn) = held.as_mut() {
-            if conn.ping().await.is_err() {
+            if !matches!(timeout(LOCK_CHECK_LIMIT, conn.ping()).await, Ok(Ok(()))) {
+                // Dropping the connection ends its session, and the lock with it, once Postgres
+                // sees the close; until then no replica can take it, so none rotates twice.
                 tracing::warn!("lost the rotation lock's connection");
                 held = None;
             }
         }
         if held.is_none() {
-            match try_lock(&pool).await {
-                Ok(Some(conn)) => {
+            match timeout(LOCK_CHECK_LIMIT, try_lock(&pool)).await {
+                Ok(Ok(Some(conn))) => {
                     tracing::info!("this replica now runs key rotation");
                     held = Some(conn);
                 }
-                Ok(None) => continue,
-                Err(e) => {
+                Ok(Ok(None)) => continue,
+                Ok(Err(e)) => {
                     tracing::warn!(error = %e, "cannot try the rotation lock");
+                    continue;
+                }
+                Err(_) => {
+                    tracing::warn!(limit = ?LOCK_CHECK_LIMIT, "trying the rotation lock timed out");
                     continue;
                 }
             }
         }
-        for rotator in &rotators {
-            if let Err(e) = rotator.tick(clock::now()).await {
-                tracing::warn!(identity = %rotator.identity.name, error = %e, "rotation tick failed");
+        let tick = async {
+            for rotator in &rotators {
+                if let Err(e) = rotator.tick(clock::now()).await {
+                    tracing::warn!(identity = %rotator.identity.name, error = %e, "rotation tick failed");
+                }
             }
+        };
+        if timeout(TICK_LIMIT, tick).await.is_err() {
+            tracing::warn!(limit = ?TICK_LIMIT, "a rotation tick timed out; the next tick resumes it");
         }
     }
 }
@@ -56,9 +71,6 @@ pub async fn lead(
 /// A dedicated session holding the lock, or `None` if another replica has it.
 async fn try_lock(pool: &PgPool) -> Result<Option<PgConnection>, sqlx::Error> {
     let mut conn = pool.acquire().await?.detach();
-    let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-        .bind(LOCK_KEY)
-        .fetch_one(&mut conn)
-        .await?;
+    let got = db::keys::try_rotation_lock(&mut conn).await?;
     Ok(got.then_some(conn))
 }

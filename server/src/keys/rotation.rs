@@ -40,6 +40,14 @@ pub enum StepError {
     Db(#[from] sqlx::Error),
     #[error("{0}")]
     Other(String),
+    /// The rotation was no longer at the step this writer ran (another writer moved it on, or
+    /// it was ended by hand): nothing was written.
+    #[error("rotation {id} is at step {found}, not {expected}: its step was not recorded")]
+    Moved {
+        id: uuid::Uuid,
+        expected: RotationStep,
+        found: String,
+    },
 }
 
 /// A change to the stored keys that a step records with its progress.
@@ -132,9 +140,17 @@ impl Rotator {
         };
         while rotation.finished_at.is_none() && rotation.next_attempt_at <= now {
             let step = rotation.step;
-            if let Err(e) = self.step(&rotation, now).await {
-                self.fail(&rotation, &e, now).await?;
-                return Err(e);
+            match self.step(&rotation, now).await {
+                Ok(()) => {}
+                Err(e @ StepError::Moved { .. }) => {
+                    // Not a failure of this step: someone else decided it. Report, write nothing.
+                    tracing::warn!(identity = %name, error = %e, "rotation moved on under this writer; nothing recorded");
+                    return Ok(());
+                }
+                Err(e) => {
+                    self.fail(&rotation, &e, now).await?;
+                    return Err(e);
+                }
             }
             match db::keys::open_rotation(&self.pool, name).await? {
                 Some(next) if next.step != step => rotation = next,
@@ -250,6 +266,16 @@ impl Rotator {
         due: OffsetDateTime,
     ) -> Result<(), StepError> {
         let mut tx = self.pool.begin().await?;
+        // First, and conditional: the row lock it takes makes a second writer of this step wait,
+        // then find the step moved on and write nothing.
+        if !db::keys::advance(&mut *tx, r.id, r.step, next, new_key, now, due).await? {
+            let found = db::keys::rotation_step(&mut *tx, r.id).await?;
+            return Err(StepError::Moved {
+                id: r.id,
+                expected: r.step,
+                found: found.map_or_else(|| "(gone)".to_owned(), |s| s.to_string()),
+            });
+        }
         for change in changes {
             match *change {
                 KeyChange::Store {
@@ -276,7 +302,6 @@ impl Rotator {
                 }
             }
         }
-        db::keys::advance(&mut *tx, r.id, next, new_key, now, due).await?;
         let (action, key) = match next {
             RotationStep::Created => ("key_created", new_key),
             RotationStep::Verified => ("key_verified", r.new_key_id.as_deref()),
@@ -341,7 +366,10 @@ impl Rotator {
             .detail("attempt", r.attempts + 1)
             .detail("retry_at", next.to_string());
         let mut tx = self.pool.begin().await?;
-        db::keys::record_failure(&mut *tx, r.id, &e.to_string(), now, next).await?;
+        if !db::keys::record_failure(&mut *tx, r.id, r.step, &e.to_string(), now, next).await? {
+            tracing::warn!(identity = %self.identity.name, rotation = %r.id, step = %r.step, "rotation moved on; its failure was not recorded");
+            return Ok(());
+        }
         db::audit::append(&mut tx, &[event]).await?;
         tx.commit().await?;
         Ok(())

@@ -168,12 +168,24 @@ pub async fn export(
         .by(caller.actor())
         .detail("filter", &p.filter);
     state.audit.write(event).await?;
-    let lines = db::audit::stream_filtered(state.db.clone(), filter).map(|row| {
+    // The whole answer is bounded (`[timeouts] export`): past it the stream ends with an error,
+    // so the client sees a broken transfer, never a silently short export.
+    let limit = state.config.timeouts.export;
+    let deadline = tokio::time::Instant::now() + limit;
+    let lines = db::audit::stream_filtered(state.db.clone(), filter).map(move |row| {
+        if tokio::time::Instant::now() >= deadline {
+            tracing::warn!(limit = ?limit, "audit export cut off at its time limit");
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the export took longer than its time limit",
+            ));
+        }
         row.map(|r| {
             let mut line = serde_json::to_vec(&view(&r)).expect("serialisable");
             line.push(b'\n');
             line
         })
+        .map_err(std::io::Error::other)
     });
     Ok((
         [(header::CONTENT_TYPE, "application/x-ndjson")],

@@ -10,9 +10,9 @@ pub async fn healthz() -> impl IntoResponse {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// `GET /readyz`: the database answers.
+/// `GET /readyz`: the database answers within `[database] readiness_timeout`.
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    match db::ping(&state.db).await {
+    match db::ping(&state.db, state.config.database.readiness_timeout).await {
         Ok(()) => (
             StatusCode::OK,
             Json(serde_json::json!({ "status": "ready" })),

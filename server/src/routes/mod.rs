@@ -12,6 +12,7 @@ mod pages;
 mod profiles;
 mod rate_limit;
 mod revoke;
+mod timeout;
 mod token;
 mod well_known;
 
@@ -56,7 +57,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/audit/verify", get(audit::verify))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        // Inner to outer: the per-address rate limit reads the client address resolved first.
+        // Inner to outer: every request is bounded in time (503 past it); the per-address rate
+        // limit reads the client address resolved before it.
+        .layer(middleware::from_fn_with_state(state.clone(), timeout::bound))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             rate_limit::by_address,

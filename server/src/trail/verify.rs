@@ -24,6 +24,11 @@ use copy::{CopyReader, Tuple};
 /// Ranges shorter than this are checked in one part.
 const MIN_PART: i64 = 50_000;
 
+/// Pooled connections all verifications of this process hold at once, at most: they come out
+/// of the server's bounded pool, and must leave most of it to requests.
+const MAX_CONNECTIONS: usize = 4;
+static CONNECTIONS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_CONNECTIONS);
+
 /// Checks events one by one in chain order.
 struct ChainWalk {
     expected_seq: i64,
@@ -140,9 +145,14 @@ async fn check_part(
     to: i64,
     prev: Option<Vec<u8>>,
 ) -> Result<Part, DbError> {
-    // Detached: stopping at a broken link mid-stream closes the connection rather than
-    // returning one with the rest of the COPY still queued to the pool.
-    let mut conn = pool.acquire().await?.detach();
+    let _permit = CONNECTIONS
+        .acquire()
+        .await
+        .map_err(|e| DbError::Other(sqlx::Error::Protocol(e.to_string())))?;
+    // A pooled connection (counted in the pool's bound), closed rather than returned: stopping
+    // at a broken link, or the admin hanging up, leaves the rest of the COPY queued on it.
+    let mut conn = pool.acquire().await?;
+    conn.close_on_drop();
     let mut walk = ChainWalk::starting(from, prev);
     let mut broken = None;
     let mut reader = CopyReader::default();
@@ -177,7 +187,6 @@ async fn check_part(
                 reason: missing(last + 1, to),
             });
         }
-        let _ = sqlx::Connection::close(conn).await;
     }
     Ok(Part {
         checked: walk.checked,

@@ -15,6 +15,8 @@ pub struct Sample {
     pub status: Option<u16>,
     /// The body of a failure (a success's body holds credentials and is not kept).
     pub error: Option<String>,
+    /// A success's `AccessKeyId` (not a secret: the audit trail records it too).
+    pub access_key_id: Option<String>,
 }
 
 impl Sample {
@@ -71,20 +73,25 @@ impl Load {
                 );
                 tasks.push(tokio::spawn(async move {
                     let sent = Instant::now();
-                    let (status, error) =
+                    let (status, error, access_key_id) =
                         match http.post(&url).bearer_auth(&token).json(&body).send().await {
                             Ok(resp) => {
                                 let status = resp.status().as_u16();
                                 let text = resp.text().await.unwrap_or_default();
-                                (Some(status), (status != 200).then_some(text))
+                                let key = (status == 200)
+                                    .then(|| serde_json::from_str::<serde_json::Value>(&text).ok())
+                                    .flatten()
+                                    .and_then(|v| v["AccessKeyId"].as_str().map(str::to_owned));
+                                (Some(status), (status != 200).then_some(text), key)
                             }
-                            Err(e) => (None, Some(e.to_string())),
+                            Err(e) => (None, Some(e.to_string()), None),
                         };
                     let sample = Sample {
                         sent,
                         done: Instant::now(),
                         status,
                         error,
+                        access_key_id,
                     };
                     sink.lock().unwrap_or_else(|e| e.into_inner()).push(sample);
                 }));
@@ -106,6 +113,16 @@ impl Load {
             .unwrap_or_else(|e| e.into_inner())
             .iter()
             .filter(|s| s.sent >= from)
+            .count()
+    }
+
+    /// Successful answers to requests sent at or after `from`, so far.
+    pub fn successes_since(&self, from: Instant) -> usize {
+        self.samples
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|s| s.sent >= from && s.ok())
             .count()
     }
 

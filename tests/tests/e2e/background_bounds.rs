@@ -1,0 +1,126 @@
+//! Work that is not one short request is bounded too (issue 10, point 8): an export to a reader
+//! that stops reading holds no pooled connection, and a rotation step is recorded only if its
+//! row is still at the step the writer ran.
+
+use std::time::Duration;
+
+use vault_e2e::audit_seed::{self, Seeder};
+use vault_e2e::owned_keys::KeyBed;
+use vault_e2e::{poll, TestApp};
+
+/// Enough events that an export (about 0.7 KB a line) cannot fit in the socket buffers between
+/// the server and a reader that stops reading.
+const EXPORT_EVENTS: usize = 40_000;
+
+#[tokio::test]
+async fn audit_exports_to_readers_that_stop_reading_leave_the_pool_to_credential_requests() {
+    // Three connections: the revocation listener keeps one, so two exports pinned to theirs
+    // would leave none for anyone else.
+    let app = TestApp::builder()
+        .extra_toml("[database]\nmax_connections = 3\n")
+        .spawn()
+        .await;
+    let now = vault_server::clock::now();
+    let mut seeder = Seeder::new(10, now, Duration::from_secs(86_400));
+    audit_seed::append(&app.db, &seeder.events(EXPORT_EVENTS))
+        .await
+        .expect("seeding the trail");
+    let oauth = app.oauth();
+    let admin = oauth.login("admin").await.access_token;
+    let alice = oauth.login("alice").await.access_token;
+
+    let mut stalled = Vec::new();
+    for _ in 0..2 {
+        let mut resp = app
+            .http
+            .get(app.endpoint("/v1/audit/export"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .expect("GET /v1/audit/export");
+        assert_eq!(resp.status(), 200);
+        let first = resp.chunk().await.expect("the export streams");
+        assert!(first.is_some_and(|c| !c.is_empty()), "an empty export");
+        // Kept open and never read again.
+        stalled.push(resp);
+    }
+
+    for i in 0..5 {
+        let resp = oauth
+            .post_json(
+                &alice,
+                "/v1/credentials",
+                &serde_json::json!({"profile": "dev"}),
+            )
+            .await;
+        let status = resp.status();
+        let body = resp.text().await.unwrap_or_default();
+        assert_eq!(
+            status, 200,
+            "credential request {i} while two exports wait for their readers: {body}"
+        );
+    }
+    drop(stalled);
+}
+
+/// What the rotating replica logs when its step's row moved on under it.
+const MOVED: &str = "rotation moved on under this writer; nothing recorded";
+
+#[tokio::test]
+async fn a_rotation_step_that_finds_its_row_at_another_step_writes_nothing() {
+    let bed = KeyBed::builder()
+        .grace("0s", "1h")
+        .through_proxy()
+        .start()
+        .await;
+    let proxy = bed.proxy.as_ref().expect("through a proxy");
+    let server = bed.serve("replica-a").await;
+    let admin = bed.token(&server, "admin").await;
+
+    // The `activated` step runs (it deactivates the old key in IAM) and is held there.
+    proxy.hold("UpdateAccessKey");
+    let id = bed.request_rotation(&server, &admin).await;
+    proxy.wait_until_held(Duration::from_secs(60)).await;
+    assert_eq!(bed.rotation(id).await.step, "activated");
+
+    // Meanwhile another writer records that step first (as a second leader could).
+    sqlx::query(
+        "UPDATE key_rotations SET step = 'deactivated', updated_at = now(),
+                next_attempt_at = now() + interval '1 hour'
+          WHERE id = $1",
+    )
+    .bind(id)
+    .execute(bed.db())
+    .await
+    .expect("moving the rotation on");
+    let before = bed.rotation(id).await;
+    let keys_before = bed.keys().await;
+
+    assert_eq!(proxy.release(true), 1, "one UpdateAccessKey was held");
+    poll::until(
+        "the replica to report the rotation moved on",
+        Duration::from_secs(30),
+        || async { (server.log_count(MOVED) > 0).then_some(()) },
+    )
+    .await;
+
+    let after = bed.rotation(id).await;
+    assert_eq!(after.step, "deactivated", "{after:#?}");
+    assert_eq!(after.updated_at, before.updated_at, "{after:#?}");
+    assert_eq!(after.next_attempt_at, before.next_attempt_at, "{after:#?}");
+    assert_eq!(after.attempts, before.attempts, "{after:#?}");
+    let states = |keys: Vec<vault_e2e::owned_keys::KeyRow>| -> Vec<(String, String)> {
+        keys.into_iter()
+            .map(|k| (k.access_key_id, k.state))
+            .collect()
+    };
+    assert_eq!(
+        states(bed.keys().await),
+        states(keys_before),
+        "a key changed state"
+    );
+    for action in ["key_deactivated", "key_rotation_failure"] {
+        let rows = bed.audit_rows_for(action).await;
+        assert!(rows.is_empty(), "{action} was written: {rows:#?}");
+    }
+}
