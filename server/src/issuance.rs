@@ -88,6 +88,24 @@ pub async fn issue(
     })
 }
 
+/// A request body that is not a credentials request (bad JSON, a duration that is not a
+/// whole number of seconds, ...): refused with its 400, and audited under the caller.
+pub async fn refuse_malformed(
+    state: &AppState,
+    caller: &Caller,
+    meta: &RequestMeta,
+    error: ApiError,
+) -> ApiError {
+    let event = AuditEvent::new("credentials_deny", Outcome::Denied, meta, clock::now())
+        .by(caller.actor())
+        .reason(error.to_string())
+        .detail("code", "bad_request");
+    match state.audit.write(event).await {
+        Ok(()) => error,
+        Err(e) => e.into(),
+    }
+}
+
 /// The AssumeRole call: people are named by their display name, CI jobs by job and run.
 fn assume_request(caller: &Caller, meta: &RequestMeta, grant: &Grant<'_>) -> AssumeRequest {
     let mut tags = vec![

@@ -31,11 +31,11 @@ pub const DETAIL_STRING: usize = 512;
 /// Each key in `details`, at any depth.
 pub const DETAIL_KEY: usize = 64;
 /// Keys of one object, or items of one array, in `details`.
-pub const DETAIL_ENTRIES: usize = 32;
+pub const DETAIL_ENTRIES: usize = 64;
 /// Nesting depth of `details` (the object itself is depth 1).
 pub const DETAIL_DEPTH: usize = 4;
 /// The whole `details` object, as compact JSON.
-pub const DETAILS: usize = 4096;
+pub const DETAILS: usize = 8192;
 /// Entries of `details.truncated`, and the length of each.
 const TRUNCATED_ENTRIES: usize = 12;
 const TRUNCATED_PATH: usize = 96;

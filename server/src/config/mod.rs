@@ -4,6 +4,7 @@
 mod ci;
 mod identities;
 mod model;
+mod names;
 mod problems;
 mod raw;
 mod secret;
@@ -13,6 +14,7 @@ use std::path::Path;
 pub use ci::{CiIssuer, CiRule};
 pub use identities::Identity;
 pub use model::{AuditConfig, AwsConfig, Config, LogFormat, OidcConfig, Profile};
+pub use names::{is_profile_name, PROFILE_NAME_MAX};
 pub use problems::{parse_duration, ConfigError};
 
 impl Config {
