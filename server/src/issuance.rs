@@ -5,7 +5,7 @@ use time::format_description::well_known::Rfc3339;
 use vault_api::Credentials;
 
 use crate::{
-    audit::{AuditEvent, Outcome},
+    audit::{bounds::cut_str, AuditEvent, Outcome},
     auth::Caller,
     ci::{self, reuse::ReuseKey},
     clock,
@@ -98,7 +98,7 @@ pub async fn refuse_malformed(
 ) -> ApiError {
     let event = AuditEvent::new("credentials_deny", Outcome::Denied, meta, clock::now())
         .by(caller.actor())
-        .reason(error.to_string())
+        .reason(cut_str(&error.to_string(), 256))
         .detail("code", "bad_request");
     match state.audit.write(event).await {
         Ok(()) => error,

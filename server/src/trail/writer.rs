@@ -118,6 +118,8 @@ async fn one_by_one(
             results.push(Err(WriteFailed));
             continue;
         }
+        let request_id = event.request_id.as_deref().unwrap_or("-");
+        tracing::debug!(%request_id, batch = events.len(), "audit batch refused; committing this event alone");
         let result = bounded_commit(pool, std::slice::from_ref(event), head).await;
         results.push(result.map_err(|failed| {
             log_failed(event, &failed.cause());

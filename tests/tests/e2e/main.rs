@@ -20,6 +20,7 @@ mod ci_exchange;
 mod commands;
 mod credential_process;
 mod exec;
+mod hostile_input;
 mod keys_at_rest;
 mod keys_cli;
 mod keys_crash;
