@@ -30,5 +30,6 @@ mod keys_rotation;
 mod login;
 mod oauth_flow;
 mod policy;
+mod refusal_audit;
 mod session_cache;
 mod tokens;
