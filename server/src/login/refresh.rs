@@ -63,7 +63,7 @@ pub async fn refresh(
     Ok(tokens)
 }
 
-/// A refusal of the refresh grant, as a `token_refused` event (reuse has its own event above).
+/// A refusal of the refresh grant, as an `oauth_refused` event (reuse has its own event above).
 async fn refused(
     state: &AppState,
     meta: &RequestMeta,
@@ -71,6 +71,7 @@ async fn refused(
     error: OAuthError,
 ) -> OAuthError {
     let attempt = Attempt {
+        endpoint: "",
         grant: Some("refresh_token"),
         client_id: Some(vault_api::CLI_CLIENT_ID),
         presented: Some(presented),

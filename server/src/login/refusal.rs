@@ -1,7 +1,9 @@
 //! Refusals of requests that name no authenticated caller (`POST /oauth/token`: unknown
 //! clients, malformed forms, bad, expired or replayed codes, refresh tokens and device codes,
-//! junk CI tokens). Each is one small audit event, written through [`write`]: the one place
-//! such refusals pass, so a rate limiter can sum a flooding source's refusals there instead.
+//! junk CI tokens; `POST /oauth/device`: unknown clients; `POST /device`: unknown user codes).
+//! Each is one small audit event (`oauth_refused`, or `ci_exchange` for a token exchange),
+//! written through [`write`]: the one place such refusals pass, so a rate limiter can sum a
+//! flooding source's refusals there instead.
 //!
 //! A presented secret is never stored: only its length and the first 12 hex digits of its
 //! SHA-256 (enough to tell repeats apart, far too little to recover or replay it).
@@ -24,9 +26,11 @@ const HASH_PREFIX: usize = 12;
 const REASON_BYTES: usize = 256;
 const NAME_BYTES: usize = 64;
 
-/// What a refused `/oauth/token` request presented, as far as its event records it.
+/// What a refused request presented, as far as its event records it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Attempt<'a> {
+    /// The endpoint refusing (`/oauth/token` when empty).
+    pub endpoint: &'static str,
     pub grant: Option<&'a str>,
     pub client_id: Option<&'a str>,
     /// The code, refresh token or device code presented (recorded by length and hash prefix).
@@ -38,7 +42,7 @@ pub async fn write(state: &AppState, event: AuditEvent) -> Result<(), WriteFaile
     state.audit.write(event).await
 }
 
-/// Records `error` as a `token_refused` event and gives it back, or the audit failure (503)
+/// Records `error` as an `oauth_refused` event and gives it back, or the audit failure (503)
 /// when the event cannot be committed. Answers that are no refusal (authorization pending,
 /// slow down, unavailable) pass unrecorded.
 pub async fn refused(
@@ -50,8 +54,13 @@ pub async fn refused(
     if !is_refusal(error.code) {
         return error;
     }
-    let mut event = AuditEvent::new("token_refused", Outcome::Denied, meta, clock::now())
+    let endpoint = match attempt.endpoint {
+        "" => "/oauth/token",
+        other => other,
+    };
+    let mut event = AuditEvent::new("oauth_refused", Outcome::Denied, meta, clock::now())
         .reason(cut_str(&error.description, REASON_BYTES))
+        .detail("endpoint", endpoint)
         .detail("code", error.code.as_str());
     if let Some(grant) = attempt.grant {
         event = event.detail("grant_type", cut_str(grant, NAME_BYTES));
@@ -79,6 +88,19 @@ pub async fn audited<T>(
         Ok(v) => Ok(v),
         Err(e) => Err(refused(state, meta, attempt, e).await),
     }
+}
+
+/// Records that `user_code` was not a pending device login's code (`POST /device`).
+pub async fn user_code_refused(
+    state: &AppState,
+    meta: &RequestMeta,
+    user_code: &str,
+) -> Result<(), WriteFailed> {
+    let event = AuditEvent::new("oauth_refused", Outcome::Denied, meta, clock::now())
+        .reason("the user code is not valid or has expired")
+        .detail("endpoint", "/device")
+        .detail("code", OAuthCode::InvalidGrant.as_str());
+    write(state, describe_secret(event, "presented", user_code)).await
 }
 
 /// Adds `{key}_bytes` and `{key}_sha256` (a prefix) for a presented secret.

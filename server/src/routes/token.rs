@@ -49,6 +49,7 @@ pub async fn token(
     let now = clock::now();
     let grant = f.grant_type.as_deref();
     let attempt = Attempt {
+        endpoint: "/oauth/token",
         grant,
         client_id: f.client_id.as_deref(),
         presented: None,

@@ -1,4 +1,4 @@
-//! Refusals are audited, and small: every refused `POST /oauth/token` is one `token_refused`
+//! Refusals are audited, and small: every refused `POST /oauth/token` is one `oauth_refused`
 //! event without the presented secret, over-long CI claims are refused naming the claim, and a
 //! hung audit commit fails its request within the writer's bound instead of holding it.
 
@@ -22,7 +22,7 @@ async fn events_of(app: &TestApp, action: &str) -> Vec<Value> {
 }
 
 /// Sends `form` to `/oauth/token`, expects `status` and `code`, and returns the one new
-/// `token_refused` event it left, checked to be small and free of `secret`.
+/// `oauth_refused` event it left, checked to be small and free of `secret`.
 async fn refused(
     app: &TestApp,
     what: &str,
@@ -31,7 +31,7 @@ async fn refused(
     code: &str,
     secret: Option<&str>,
 ) -> Value {
-    let before = events_of(app, "token_refused").await.len();
+    let before = events_of(app, "oauth_refused").await.len();
     let resp = app
         .oauth()
         .token_request(form)
@@ -40,14 +40,18 @@ async fn refused(
     assert_eq!(resp.status().as_u16(), status, "{what}");
     let body: Value = resp.json().await.expect("an OAuth error body");
     assert_eq!(body["error"], code, "{what}: {body}");
-    let events = events_of(app, "token_refused").await;
+    let events = events_of(app, "oauth_refused").await;
     assert_eq!(
         events.len(),
         before + 1,
-        "{what}: one new token_refused event"
+        "{what}: one new oauth_refused event"
     );
     let event = events.last().unwrap().clone();
     assert_eq!(event["details"]["code"], code, "{what}: {event:#}");
+    assert_eq!(
+        event["details"]["endpoint"], "/oauth/token",
+        "{what}: {event:#}"
+    );
     assert_eq!(event["outcome"], "denied", "{what}: {event:#}");
     let size = event["json_bytes"].as_i64().unwrap();
     assert!(size < 2048, "{what}: the event is {size} bytes");
@@ -73,7 +77,7 @@ async fn refused(
 }
 
 #[tokio::test]
-async fn every_refused_token_request_is_one_small_token_refused_event_without_the_secret() {
+async fn every_refused_token_request_is_one_small_oauth_refused_event_without_the_secret() {
     let app = TestApp::spawn().await;
     let oauth = app.oauth();
     let redirect = vault_e2e::oauth::REDIRECT_URI;
@@ -195,7 +199,7 @@ async fn every_refused_token_request_is_one_small_token_refused_event_without_th
     );
 
     // A body that is not a form at all.
-    let before = events_of(&app, "token_refused").await.len();
+    let before = events_of(&app, "oauth_refused").await.len();
     let resp = app
         .http
         .post(app.endpoint("/oauth/token"))
@@ -205,7 +209,7 @@ async fn every_refused_token_request_is_one_small_token_refused_event_without_th
         .await
         .unwrap();
     assert!(resp.status().is_client_error(), "{}", resp.status());
-    let events = events_of(&app, "token_refused").await;
+    let events = events_of(&app, "oauth_refused").await;
     assert_eq!(events.len(), before + 1, "a malformed form is one event");
     assert!(events.last().unwrap()["json_bytes"].as_i64().unwrap() < 2048);
 }
@@ -272,4 +276,54 @@ async fn a_hung_audit_commit_fails_the_waiting_request_within_the_writer_bound_a
     lock.release().await;
 
     oauth.credentials(&token, "dev").await;
+}
+
+#[tokio::test]
+async fn an_unknown_client_at_the_device_endpoint_and_a_wrong_user_code_on_the_device_page_are_audited(
+) {
+    let app = TestApp::spawn().await;
+    let resp = app
+        .http
+        .post(app.endpoint("/oauth/device"))
+        .form(&[("client_id", "evil")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let events = events_of(&app, "oauth_refused").await;
+    assert_eq!(events.len(), 1, "{events:#?}");
+    assert_eq!(events[0]["details"]["endpoint"], "/oauth/device");
+    assert_eq!(events[0]["details"]["client_id"], "evil");
+
+    // The device page, as a browser fills it in: its CSRF cookie, then a code nobody issued.
+    let page = app.http.get(app.endpoint("/device")).send().await.unwrap();
+    let cookie = page.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let csrf_pair = cookie.split(';').next().unwrap().to_owned();
+    let csrf = csrf_pair.split_once('=').unwrap().1.to_owned();
+    let guess = "BCDF-GHJK";
+    let resp = app
+        .http
+        .post(app.endpoint("/device"))
+        .header("cookie", &csrf_pair)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("user_code", guess),
+            ("confirm", "yes"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("not valid or has expired"), "{page}");
+    let events = events_of(&app, "oauth_refused").await;
+    assert_eq!(events.len(), 2, "{events:#?}");
+    let event = &events[1];
+    assert_eq!(event["details"]["endpoint"], "/device", "{event:#}");
+    assert_eq!(
+        event["details"]["presented_bytes"],
+        guess.len(),
+        "{event:#}"
+    );
+    assert!(!event.to_string().contains(guess), "{event:#}");
 }
