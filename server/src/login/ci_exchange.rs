@@ -51,24 +51,29 @@ pub async fn exchange(
             .await?;
         return Err(error);
     }
-    let token = presented;
-    let job =
-        match verify::verify(&state.config.ci_issuers, &state.ci_keys, token.trim(), now).await {
-            Ok(job) => job,
-            Err(CiError::Invalid(reason)) => {
-                refusal.record(None, Outcome::Denied, &reason).await?;
-                return Err(invalid_grant(reason));
-            }
-            Err(CiError::Unavailable(e)) => {
-                refusal
-                    .record(None, Outcome::Failure, &e.to_string())
-                    .await?;
-                return Err(OAuthError::new(
-                    OAuthCode::TemporarilyUnavailable,
-                    e.to_string(),
-                ));
-            }
-        };
+    let job = match verify::verify(
+        &state.config.ci_issuers,
+        &state.ci_keys,
+        presented.trim(),
+        now,
+    )
+    .await
+    {
+        Ok(job) => job,
+        Err(CiError::Invalid(reason)) => {
+            refusal.record(None, Outcome::Denied, &reason).await?;
+            return Err(invalid_grant(reason));
+        }
+        Err(CiError::Unavailable(e)) => {
+            refusal
+                .record(None, Outcome::Failure, &e.to_string())
+                .await?;
+            return Err(OAuthError::new(
+                OAuthCode::TemporarilyUnavailable,
+                e.to_string(),
+            ));
+        }
+    };
     let allowed = rules::allowed_profiles(&state.config, &job.issuer.name, &job.claims);
     if allowed.is_empty() {
         let reason = format!(

@@ -71,7 +71,7 @@ async fn refused(
     error: OAuthError,
 ) -> OAuthError {
     let attempt = Attempt {
-        endpoint: "",
+        endpoint: "/oauth/token",
         grant: Some("refresh_token"),
         client_id: Some(vault_api::CLI_CLIENT_ID),
         presented: Some(presented),
