@@ -5,7 +5,7 @@ use time::format_description::well_known::Rfc3339;
 use vault_api::Credentials;
 
 use crate::{
-    audit::{AuditEvent, Outcome},
+    audit::{bounds::cut_str, AuditEvent, Outcome},
     auth::Caller,
     ci::{self, reuse::ReuseKey},
     clock,
@@ -86,6 +86,24 @@ pub async fn issue(
             .format(&Rfc3339)
             .map_err(anyhow::Error::from)?,
     })
+}
+
+/// A request body that is not a credentials request (bad JSON, a duration that is not a
+/// whole number of seconds, ...): refused with its 400, and audited under the caller.
+pub async fn refuse_malformed(
+    state: &AppState,
+    caller: &Caller,
+    meta: &RequestMeta,
+    error: ApiError,
+) -> ApiError {
+    let event = AuditEvent::new("credentials_deny", Outcome::Denied, meta, clock::now())
+        .by(caller.actor())
+        .reason(cut_str(&error.to_string(), 256))
+        .detail("code", "bad_request");
+    match state.audit.write(event).await {
+        Ok(()) => error,
+        Err(e) => e.into(),
+    }
 }
 
 /// The AssumeRole call: people are named by their display name, CI jobs by job and run.

@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use crate::config::{Config, Profile};
+use crate::{
+    audit::bounds::cut_str,
+    config::{Config, Profile},
+};
 
 /// Shortest session STS will issue.
 const STS_MIN: Duration = Duration::from_secs(900);
@@ -19,6 +22,13 @@ pub struct Grant<'a> {
 pub enum Denial {
     #[error("there is no profile named `{profile}`; `vault list` shows the profiles you may use")]
     UnknownProfile { profile: String },
+    /// A name no profile can have (see [`crate::config::is_profile_name`]): answered like an
+    /// unknown profile, without echoing the whole name.
+    #[error(
+        "there is no profile named `{profile}`: profile names are 1-{} characters of letters, digits, `-`, `_` or `.`; `vault list` shows the profiles you may use",
+        crate::config::PROFILE_NAME_MAX
+    )]
+    MalformedProfile { profile: String },
     /// The principal matches none of the profile's groups or CI rules.
     #[error("{message}")]
     NotAllowed { message: String },
@@ -41,7 +51,7 @@ impl Denial {
     /// The machine code clients and the audit trail see.
     pub fn code(&self) -> &'static str {
         match self {
-            Denial::UnknownProfile { .. } => "unknown_profile",
+            Denial::UnknownProfile { .. } | Denial::MalformedProfile { .. } => "unknown_profile",
             Denial::NotAllowed { .. } => "not_allowed",
             Denial::DurationTooLong { .. } => "duration_too_long",
             Denial::DurationTooShort { .. } => "duration_too_short",
@@ -67,6 +77,11 @@ pub fn authorize<'a>(
     profile: &str,
     requested: Option<u32>,
 ) -> Result<Grant<'a>, Denial> {
+    if !crate::config::is_profile_name(profile) {
+        return Err(Denial::MalformedProfile {
+            profile: cut_str(profile, crate::config::PROFILE_NAME_MAX),
+        });
+    }
     let Some(p) = config.profile(profile) else {
         return Err(Denial::UnknownProfile {
             profile: profile.to_owned(),

@@ -49,8 +49,10 @@ impl AuditRow {
         self.canonical().map(|c| link(prev, &c))
     }
 
-    /// Places `event` at `chain_seq` after `prev` and seals it.
+    /// Places `event` at `chain_seq` after `prev` and seals it, every field within its cap
+    /// ([`super::bounds`]).
     pub fn seal(event: &AuditEvent, chain_seq: i64, prev: &[u8]) -> AuditRow {
+        let event = &*super::bounds::capped(event);
         let mut row = AuditRow {
             hash_version: v2::VERSION,
             chain_seq,

@@ -3,6 +3,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub mod bounds;
 pub mod chain;
 pub mod filter;
 

@@ -7,10 +7,19 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use super::jwks::{JwksCache, JwksUnavailable};
-use crate::config::CiIssuer;
+use crate::{audit::bounds::cut_str, config::CiIssuer};
 
 /// Tokens above this size are refused before any parsing.
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
+/// Longest `sub` accepted: it names the principal (an indexed column, capped at 512 bytes in
+/// audit events), so a longer one is refused rather than cut.
+pub const MAX_SUBJECT_BYTES: usize = 512;
+/// Longest `jti` accepted (it is stored until the token expires, to refuse replays).
+pub const MAX_JTI_BYTES: usize = 256;
+/// Longest string claim of any other name, and most claims a token may carry: within these, the
+/// claims are recorded in audit events uncut.
+pub const MAX_CLAIM_BYTES: usize = 512;
+pub const MAX_CLAIMS: usize = 64;
 /// Clock skew tolerated on `exp`, `nbf` and `iat`.
 const LEEWAY_SECONDS: u64 = 30;
 
@@ -82,10 +91,12 @@ pub async fn verify(
         .get("iss")
         .and_then(Value::as_str)
         .ok_or_else(|| invalid("the token has no `iss` claim"))?;
-    let issuer = issuers
-        .iter()
-        .find(|i| i.issuer == iss)
-        .ok_or_else(|| invalid(format!("`{iss}` is not a configured CI issuer")))?;
+    let issuer = issuers.iter().find(|i| i.issuer == iss).ok_or_else(|| {
+        invalid(format!(
+            "`{}` is not a configured CI issuer",
+            cut_str(iss, 128)
+        ))
+    })?;
     let header = jsonwebtoken::decode_header(token)
         .map_err(|_| invalid("the token's header is malformed"))?;
     if !issuer.algorithms.contains(&header.alg) {
@@ -150,6 +161,7 @@ pub async fn verify(
             .map(str::to_owned)
             .ok_or_else(|| invalid(format!("the token has no `{name}` claim")))
     };
+    check_sizes(&claims)?;
     let subject = text("sub")?;
     let jti = text("jti")?;
     let exp = claims
@@ -166,3 +178,45 @@ pub async fn verify(
         claims,
     })
 }
+
+/// Refuses a verified token whose claims exceed what this server records: too many claims, or a
+/// string claim (at any depth) longer than its limit. The refusal names the claim.
+fn check_sizes(claims: &Map<String, Value>) -> Result<(), CiError> {
+    if claims.len() > MAX_CLAIMS {
+        return Err(invalid(format!(
+            "the token has {} claims; at most {MAX_CLAIMS} are accepted",
+            claims.len()
+        )));
+    }
+    for (name, value) in claims {
+        let limit = match name.as_str() {
+            "sub" => MAX_SUBJECT_BYTES,
+            "jti" => MAX_JTI_BYTES,
+            _ => MAX_CLAIM_BYTES,
+        };
+        if name.len() > MAX_CLAIM_BYTES || longest_string(value) > limit {
+            return Err(invalid(format!(
+                "the token's `{}` claim is longer than {limit} bytes",
+                cut_str(name, 64)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The longest string in `value`, keys included, at any depth.
+fn longest_string(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.len(),
+        Value::Array(items) => items.iter().map(longest_string).max().unwrap_or(0),
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| k.len().max(longest_string(v)))
+            .max()
+            .unwrap_or(0),
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -7,6 +7,7 @@ mod http;
 mod identities;
 mod limits;
 mod model;
+mod names;
 mod problems;
 mod raw;
 mod secret;
@@ -19,6 +20,7 @@ pub use http::HttpConfig;
 pub use identities::Identity;
 pub use limits::{LimitsConfig, Rate};
 pub use model::{AuditConfig, AwsConfig, Config, LogFormat, OidcConfig, Profile};
+pub use names::{is_profile_name, PROFILE_NAME_MAX};
 pub use problems::{parse_duration, ConfigError};
 
 impl Config {

@@ -11,6 +11,7 @@ use super::{
     identities::{self, RawIdentity},
     limits::{validate_proxies, RawLimits},
     model::{AuditConfig, AwsConfig, Config, LogFormat, OidcConfig, Profile},
+    names::is_profile_name,
     problems::{ConfigError, Problems},
     secret,
 };
@@ -359,13 +360,6 @@ impl RawProfile {
             reuse_ci_sessions: self.reuse_ci_sessions,
         })
     }
-}
-
-fn is_profile_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 fn is_role_arn(arn: &str) -> bool {

@@ -94,7 +94,9 @@ impl From<Denial> for ApiError {
     fn from(denial: Denial) -> Self {
         let (code, message) = (denial.code(), denial.to_string());
         match denial {
-            Denial::UnknownProfile { .. } => ApiError::NotFound { code, message },
+            Denial::UnknownProfile { .. } | Denial::MalformedProfile { .. } => {
+                ApiError::NotFound { code, message }
+            }
             _ => ApiError::Forbidden { code, message },
         }
     }

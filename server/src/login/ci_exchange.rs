@@ -14,6 +14,7 @@ use crate::{
     },
     clock, db,
     error::{OAuthCode, OAuthError},
+    login::refusal,
     principal::PrincipalKind,
     request_meta::RequestMeta,
     state::AppState,
@@ -27,37 +28,59 @@ pub async fn exchange(
     subject_token_type: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<TokenResponse, OAuthError> {
-    let token = subject_token
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| OAuthError::missing("subject_token"))?;
+    let presented = subject_token.unwrap_or_default();
+    let refusal = Refusal {
+        state,
+        meta,
+        token: presented,
+    };
+    if presented.is_empty() {
+        let error = OAuthError::missing("subject_token");
+        refusal
+            .record(None, Outcome::Denied, &error.description)
+            .await?;
+        return Err(error);
+    }
     if subject_token_type != Some(TOKEN_TYPE_JWT) {
-        return Err(OAuthError::new(
+        let error = OAuthError::new(
             OAuthCode::InvalidRequest,
             format!("subject_token_type must be {TOKEN_TYPE_JWT}"),
-        ));
+        );
+        refusal
+            .record(None, Outcome::Denied, &error.description)
+            .await?;
+        return Err(error);
     }
-    let job =
-        match verify::verify(&state.config.ci_issuers, &state.ci_keys, token.trim(), now).await {
-            Ok(job) => job,
-            Err(CiError::Invalid(reason)) => {
-                refuse(state, meta, None, Outcome::Denied, &reason).await?;
-                return Err(invalid_grant(reason));
-            }
-            Err(CiError::Unavailable(e)) => {
-                refuse(state, meta, None, Outcome::Failure, &e.to_string()).await?;
-                return Err(OAuthError::new(
-                    OAuthCode::TemporarilyUnavailable,
-                    e.to_string(),
-                ));
-            }
-        };
+    let job = match verify::verify(
+        &state.config.ci_issuers,
+        &state.ci_keys,
+        presented.trim(),
+        now,
+    )
+    .await
+    {
+        Ok(job) => job,
+        Err(CiError::Invalid(reason)) => {
+            refusal.record(None, Outcome::Denied, &reason).await?;
+            return Err(invalid_grant(reason));
+        }
+        Err(CiError::Unavailable(e)) => {
+            refusal
+                .record(None, Outcome::Failure, &e.to_string())
+                .await?;
+            return Err(OAuthError::new(
+                OAuthCode::TemporarilyUnavailable,
+                e.to_string(),
+            ));
+        }
+    };
     let allowed = rules::allowed_profiles(&state.config, &job.issuer.name, &job.claims);
     if allowed.is_empty() {
         let reason = format!(
             "no profile allows this CI job ({}, issuer `{}`)",
             job.subject, job.issuer.name
         );
-        refuse(state, meta, Some(&job), Outcome::Denied, &reason).await?;
+        refusal.record(Some(&job), Outcome::Denied, &reason).await?;
         return Err(
             OAuthError::new(OAuthCode::AccessDenied, reason).with_status(StatusCode::FORBIDDEN)
         );
@@ -81,7 +104,7 @@ pub async fn exchange(
     if !db::ci::first_use(&mut *tx, &job.issuer.issuer, &job.jti, now, job.expires_at).await? {
         drop(tx);
         let reason = "this CI token was already used (jti replay)";
-        refuse(state, meta, Some(&job), Outcome::Denied, reason).await?;
+        refusal.record(Some(&job), Outcome::Denied, reason).await?;
         return Err(invalid_grant(reason.into()));
     }
     let principal_id = db::principals::ensure(
@@ -134,20 +157,30 @@ fn invalid_grant(reason: String) -> OAuthError {
     OAuthError::new(OAuthCode::InvalidGrant, reason).with_status(StatusCode::UNAUTHORIZED)
 }
 
-/// Records a refused exchange; the job is named only when its token verified.
-async fn refuse(
-    state: &AppState,
-    meta: &RequestMeta,
-    job: Option<&CiIdentity>,
-    outcome: Outcome,
-    reason: &str,
-) -> Result<(), OAuthError> {
-    let mut event = AuditEvent::new("ci_exchange", outcome, meta, clock::now()).reason(reason);
-    if let Some(job) = job {
-        event = event
-            .principal(None, &job.subject, PrincipalKind::Ci)
-            .detail("issuer", &job.issuer.name)
-            .detail("claims", &job.claims);
+/// A refused exchange: what the request presented, for its event.
+struct Refusal<'a> {
+    state: &'a AppState,
+    meta: &'a RequestMeta,
+    /// The subject token as presented: recorded only by length and hash prefix.
+    token: &'a str,
+}
+
+impl Refusal<'_> {
+    /// Records the refusal; the job is named only when its token verified.
+    async fn record(
+        &self,
+        job: Option<&CiIdentity>,
+        outcome: Outcome,
+        reason: &str,
+    ) -> Result<(), OAuthError> {
+        let event = AuditEvent::new("ci_exchange", outcome, self.meta, clock::now()).reason(reason);
+        let mut event = refusal::describe_secret(event, "subject_token", self.token);
+        if let Some(job) = job {
+            event = event
+                .principal(None, &job.subject, PrincipalKind::Ci)
+                .detail("issuer", &job.issuer.name)
+                .detail("claims", &job.claims);
+        }
+        Ok(refusal::write(self.state, event).await?)
     }
-    Ok(state.audit.write(event).await?)
 }

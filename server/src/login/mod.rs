@@ -11,4 +11,5 @@ pub mod device;
 pub mod logout;
 mod pair;
 pub mod refresh;
+pub mod refusal;
 pub mod upstream;

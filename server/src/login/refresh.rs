@@ -8,6 +8,7 @@ use crate::{
     audit::{AuditEvent, Outcome},
     db::{self, refresh::Presented},
     error::{OAuthCode, OAuthError},
+    login::refusal::Attempt,
     request_meta::RequestMeta,
     secrets,
     state::AppState,
@@ -41,15 +42,39 @@ pub async fn refresh(
             ));
         }
         Presented::Expired | Presented::Unknown => {
-            return Err(OAuthError::new(
+            drop(tx);
+            let error = OAuthError::new(
                 OAuthCode::InvalidGrant,
                 "refresh token is invalid or expired; run `vault login`",
-            ))
+            );
+            return Err(refused(state, meta, presented, error).await);
         }
     };
-    let (tokens, s) = super::pair::issue(state, &mut tx, session_id, now).await?;
+    let (tokens, s) = match super::pair::issue(state, &mut tx, session_id, now).await {
+        Ok(done) => done,
+        Err(error) => {
+            drop(tx);
+            return Err(refused(state, meta, presented, error).await);
+        }
+    };
     let event = AuditEvent::new("token_refresh", Outcome::Success, meta, now).by(s.actor());
     db::audit::append(&mut tx, &[event]).await?;
     tx.commit().await?;
     Ok(tokens)
+}
+
+/// A refusal of the refresh grant, as an `oauth_refused` event (reuse has its own event above).
+async fn refused(
+    state: &AppState,
+    meta: &RequestMeta,
+    presented: &str,
+    error: OAuthError,
+) -> OAuthError {
+    let attempt = Attempt {
+        endpoint: "/oauth/token",
+        grant: Some("refresh_token"),
+        client_id: Some(vault_api::CLI_CLIENT_ID),
+        presented: Some(presented),
+    };
+    super::refusal::refused(state, meta, attempt, error).await
 }

@@ -119,3 +119,25 @@ fn no_groups_means_no_profiles() {
         .collect();
     assert_eq!(names, ["dev", "prod"]);
 }
+
+#[test]
+fn a_malformed_or_over_long_profile_name_is_an_unknown_profile_and_not_echoed_whole() {
+    let c = config();
+    for name in [
+        "p".repeat(8000),
+        "dev prod".into(),
+        "dév".into(),
+        String::new(),
+    ] {
+        let denial = authorize(
+            &c,
+            "alice",
+            Membership::Groups(&groups(&["dev"])),
+            &name,
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(denial.code(), "unknown_profile", "{name:?}");
+        assert!(denial.to_string().len() < 300, "{denial}");
+    }
+}

@@ -12,8 +12,12 @@ pub async fn issue(
     State(state): State<AppState>,
     meta: RequestMeta,
     caller: Caller,
-    AppJson(body): AppJson<CredentialsRequest>,
+    body: Result<AppJson<CredentialsRequest>, ApiError>,
 ) -> Result<Json<Credentials>, ApiError> {
+    let AppJson(body) = match body {
+        Ok(body) => body,
+        Err(e) => return Err(issuance::refuse_malformed(&state, &caller, &meta, e).await),
+    };
     issuance::issue(&state, &caller, &meta, &body.profile, body.duration_seconds)
         .await
         .map(Json)
@@ -23,8 +27,12 @@ pub async fn assume_role(
     State(state): State<AppState>,
     meta: RequestMeta,
     caller: Caller,
-    AppJson(body): AppJson<AssumeRoleRequest>,
+    body: Result<AppJson<AssumeRoleRequest>, ApiError>,
 ) -> Result<Json<Credentials>, ApiError> {
+    let AppJson(body) = match body {
+        Ok(body) => body,
+        Err(e) => return Err(issuance::refuse_malformed(&state, &caller, &meta, e).await),
+    };
     issuance::issue(&state, &caller, &meta, &body.role, body.duration_seconds)
         .await
         .map(Json)

@@ -14,8 +14,12 @@ use serde::Deserialize;
 
 use crate::{
     clock,
-    error::OAuthError,
-    login,
+    error::{ApiError, OAuthError},
+    login::{
+        self,
+        refusal::{self, Attempt},
+    },
+    request_meta::RequestMeta,
     routes::pages::{api_error_page, error_page, escape, page},
     secrets,
     state::AppState,
@@ -31,10 +35,22 @@ pub struct DeviceRequest {
 /// `POST /oauth/device`
 pub async fn authorize_device(
     State(state): State<AppState>,
+    meta: RequestMeta,
     form: Result<Form<DeviceRequest>, FormRejection>,
 ) -> Result<Response, OAuthError> {
-    let Form(f) = form?;
-    OAuthError::check_client(f.client_id.as_deref())?;
+    let attempt = |client_id| Attempt {
+        endpoint: "/oauth/device",
+        client_id,
+        ..Attempt::default()
+    };
+    let f = match form {
+        Ok(Form(f)) => f,
+        Err(e) => return Err(refusal::refused(&state, &meta, attempt(None), e.into()).await),
+    };
+    if let Err(e) = OAuthError::check_client(f.client_id.as_deref()) {
+        let attempt = attempt(f.client_id.as_deref());
+        return Err(refusal::refused(&state, &meta, attempt, e).await);
+    }
     let body = login::device::start(&state, clock::now()).await?;
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response())
 }
@@ -78,6 +94,7 @@ pub struct DeviceConfirm {
 /// `POST /device`: the person confirmed; send them to the IdP for this device.
 pub async fn page_post(
     State(state): State<AppState>,
+    meta: RequestMeta,
     headers: HeaderMap,
     form: Result<Form<DeviceConfirm>, FormRejection>,
 ) -> Response {
@@ -102,6 +119,13 @@ pub async fn page_post(
     }
     match login::device::confirm(&state, &f.user_code, clock::now()).await {
         Ok(upstream) => Redirect::to(upstream.as_str()).into_response(),
+        // Not a pending login's code: one audited refusal (guessing codes leaves a trail).
+        Err(e @ ApiError::BadRequest(_)) => {
+            match refusal::user_code_refused(&state, &meta, &f.user_code).await {
+                Ok(()) => api_error_page(e),
+                Err(failed) => api_error_page(failed.into()),
+            }
+        }
         Err(e) => api_error_page(e),
     }
 }
