@@ -16,7 +16,7 @@ use std::{str::FromStr, time::Duration};
 use secrecy::ExposeSecret;
 use sqlx::{
     postgres::{PgConnectOptions, PgPoolOptions},
-    PgPool,
+    PgConnection, PgPool,
 };
 
 use crate::config::DatabaseConfig;
@@ -112,6 +112,21 @@ fn connect_options(
         .with_context(|| format!("{key} is not a Postgres URL"))?;
     let millis = db.statement_timeout.as_millis().to_string();
     Ok(options.options([("statement_timeout", millis.as_str())]))
+}
+
+/// Postgres's bound on one statement of a whole-trail job (chain verification, a retention
+/// prune), instead of the pool's `statement_timeout`, which is sized for requests: such a
+/// statement legitimately runs for minutes on a trail of millions of events.
+pub const LONG_STATEMENT: Duration = Duration::from_secs(3600);
+
+/// Lifts the statement bound to [`LONG_STATEMENT`] for the rest of the transaction `conn` is in
+/// (`SET LOCAL`: a pooled connection goes back with its usual bound).
+pub async fn allow_long_statements(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT set_config('statement_timeout', $1, true)")
+        .bind(LONG_STATEMENT.as_millis().to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// The schema, embedded at build time.

@@ -12,11 +12,12 @@ use axum::{
 
 use crate::{config::Timeouts, error::ApiError, state::AppState};
 
-/// The bound of one path: the follow long poll and the export have their own.
+/// The bound of one path: the follow long poll has its own; the export and the verification,
+/// which read the whole trail, share the export's.
 pub fn limit_for(timeouts: &Timeouts, path: &str) -> Duration {
     match path {
         "/v1/audit/follow" => timeouts.follow,
-        "/v1/audit/export" => timeouts.export,
+        "/v1/audit/export" | "/v1/audit/verify" => timeouts.export,
         _ => timeouts.request,
     }
 }
@@ -42,7 +43,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn follow_and_export_have_their_own_bounds_and_everything_else_the_request_bound() {
+    fn follow_export_and_verify_have_their_own_bounds_and_everything_else_the_request_bound() {
         let t = Timeouts {
             request: Duration::from_secs(1),
             follow: Duration::from_secs(2),
@@ -52,5 +53,6 @@ mod tests {
         assert_eq!(limit_for(&t, "/v1/audit"), t.request);
         assert_eq!(limit_for(&t, "/v1/audit/follow"), t.follow);
         assert_eq!(limit_for(&t, "/v1/audit/export"), t.export);
+        assert_eq!(limit_for(&t, "/v1/audit/verify"), t.export);
     }
 }

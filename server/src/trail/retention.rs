@@ -18,6 +18,7 @@ pub async fn prune_once(
 ) -> Result<Option<Pruned>, sqlx::Error> {
     let cutoff = now - retention;
     let mut tx = pool.begin().await?;
+    db::allow_long_statements(&mut tx).await?;
     let Some(pruned) = db::audit::prune(&mut tx, cutoff).await? else {
         return Ok(None);
     };

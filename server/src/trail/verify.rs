@@ -153,11 +153,15 @@ async fn check_part(
     // at a broken link, or the admin hanging up, leaves the rest of the COPY queued on it.
     let mut conn = pool.acquire().await?;
     conn.close_on_drop();
+    // One COPY of a part of a long trail runs for seconds to minutes: in a transaction of its
+    // own, with the bound of a whole-trail job rather than a request's.
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    db::allow_long_statements(&mut tx).await?;
     let mut walk = ChainWalk::starting(from, prev);
     let mut broken = None;
     let mut reader = CopyReader::default();
     {
-        let mut chunks = conn.copy_out_raw(&copy::statement(from, to)).await?;
+        let mut chunks = tx.copy_out_raw(&copy::statement(from, to)).await?;
         while let Some(chunk) = chunks.try_next().await? {
             let flow = reader
                 .feed(&chunk, |t| match walk.check_tuple(t) {

@@ -124,3 +124,61 @@ async fn a_rotation_step_that_finds_its_row_at_another_step_writes_nothing() {
         assert!(rows.is_empty(), "{action} was written: {rows:#?}");
     }
 }
+
+/// Events enough that one COPY of them, and one prune of them, take far longer than
+/// [`REQUEST_STATEMENT_BOUND`] (Postgres produces the COPY at about 3 µs an event).
+const LONG_TRAIL: usize = 100_000;
+/// The pool's statement bound in the test below: sized for short requests, as in production.
+const REQUEST_STATEMENT_BOUND: &str = "25ms";
+
+#[tokio::test]
+async fn chain_verification_and_a_retention_prune_outlast_the_pools_statement_timeout() {
+    let app = TestApp::spawn().await;
+    let now = vault_server::clock::now();
+    // Every seeded event is between 1 and 2 days old.
+    let mut seeder = Seeder::new(
+        12,
+        now - time::Duration::days(1),
+        Duration::from_secs(86_400),
+    );
+    audit_seed::append(&app.db, &seeder.events(LONG_TRAIL))
+        .await
+        .expect("seeding the trail");
+    // A pool like the server's: Postgres cuts any statement of it after the request bound.
+    let options: sqlx::postgres::PgConnectOptions = app.database.url.parse().expect("URL");
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(4)
+        .connect_with(options.options([("statement_timeout", REQUEST_STATEMENT_BOUND)]))
+        .await
+        .expect("connecting");
+    let bound: String = sqlx::query_scalar("SHOW statement_timeout")
+        .fetch_one(&pool)
+        .await
+        .expect("SHOW");
+    assert_eq!(
+        bound, REQUEST_STATEMENT_BOUND,
+        "the pool's statement bound is in force"
+    );
+
+    // The whole chain in one COPY.
+    let report = vault_server::trail::verify::verify_in_parts(&pool, None, None, Some(1))
+        .await
+        .unwrap_or_else(|e| panic!("verification was cut: {e}"));
+    assert!(report.ok, "{report:?}");
+    assert!(report.checked >= LONG_TRAIL as u64, "{report:?}");
+
+    // The whole trail in one prune (the cutoff is after every event, the server's own included).
+    let later = now + time::Duration::days(1);
+    let pruned = vault_server::trail::retention::prune_once(&pool, Duration::from_secs(1), later)
+        .await
+        .unwrap_or_else(|e| panic!("the prune was cut: {e}"))
+        .expect("something to prune");
+    assert!(pruned.pruned >= LONG_TRAIL as i64, "{pruned:?}");
+    // And the bound is back for the pool's next user.
+    let bound: String = sqlx::query_scalar("SHOW statement_timeout")
+        .fetch_one(&pool)
+        .await
+        .expect("SHOW");
+    assert_eq!(bound, REQUEST_STATEMENT_BOUND);
+    pool.close().await;
+}
