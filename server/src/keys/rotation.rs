@@ -7,16 +7,18 @@
 //! mark the old key Inactive) → `deactivated` (after a second grace period, delete it) → `done`.
 //! Failures keep the current key active, are audited, and retry with backoff.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use sqlx::PgPool;
 use time::OffsetDateTime;
 
-use super::{
-    active::ActiveKeys,
-    iam::{IamError, KeyAdmin},
-    mask::mask,
-};
+mod backoff;
+mod step_error;
+
+pub use backoff::backoff;
+pub use step_error::StepError;
+
+use super::{active::ActiveKeys, iam::KeyAdmin, mask::mask};
 use crate::{
     audit::{AuditEvent, Outcome},
     config::Identity,
@@ -30,25 +32,6 @@ use crate::{
 
 /// How often an unverified new key is tried before the rotation gives up and removes it.
 const MAX_VERIFY_ATTEMPTS: i32 = 12;
-
-/// Failure of one step: IAM refused or the database did.
-#[derive(Debug, thiserror::Error)]
-pub enum StepError {
-    #[error(transparent)]
-    Iam(#[from] IamError),
-    #[error(transparent)]
-    Db(#[from] sqlx::Error),
-    #[error("{0}")]
-    Other(String),
-    /// The rotation was no longer at the step this writer ran (another writer moved it on, or
-    /// it was ended by hand): nothing was written.
-    #[error("rotation {id} is at step {found}, not {expected}: its step was not recorded")]
-    Moved {
-        id: uuid::Uuid,
-        expected: RotationStep,
-        found: String,
-    },
-}
 
 /// A change to the stored keys that a step records with its progress.
 enum KeyChange<'a> {
@@ -70,11 +53,6 @@ pub struct Rotator {
     keys: Arc<ActiveKeys>,
     admin: Arc<dyn KeyAdmin>,
     audit: AuditWriter,
-}
-
-/// Backoff after `attempts` failures: 2 s, 4 s, 8 s, … up to 10 minutes.
-pub fn backoff(attempts: i32) -> Duration {
-    Duration::from_secs(2u64.saturating_pow(attempts.clamp(1, 16) as u32).min(600))
 }
 
 impl Rotator {
@@ -394,18 +372,5 @@ impl Rotator {
             .detail("rotation", r.id)
             .detail("old_key", &r.old_key_id)
             .detail("key", key)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::backoff;
-    use std::time::Duration;
-
-    #[test]
-    fn backoff_doubles_and_is_capped_at_ten_minutes() {
-        assert_eq!(backoff(1), Duration::from_secs(2));
-        assert_eq!(backoff(3), Duration::from_secs(8));
-        assert_eq!(backoff(40), Duration::from_secs(600));
     }
 }
