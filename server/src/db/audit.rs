@@ -108,7 +108,24 @@ pub async fn append_one(pool: &PgPool, event: &AuditEvent) -> Result<(), sqlx::E
     tx.commit().await
 }
 
+/// Filtered reads are never prepared statements: a cached statement gets Postgres's generic plan
+/// after five runs, and for a filter that plan cannot know whether the principal or the time
+/// window is the narrow side. On 10M events it intersects both indexes' bitmaps (150 ms) where
+/// the plan for the actual values walks the principal's newest events (under 1 ms). Planning
+/// each query for its own values costs well under a millisecond.
+fn filtered_rows<'q>(
+    q: &'q mut QueryBuilder<'_, Postgres>,
+) -> sqlx::query::QueryAs<'q, Postgres, AuditRow, sqlx::postgres::PgArguments> {
+    q.build_query_as().persistent(false)
+}
+
 fn push_filter(q: &mut QueryBuilder<'_, Postgres>, f: &Filter) {
+    push_match(q, f);
+    push_window(q, f);
+}
+
+/// Everything but the time window: `WHERE chain_seq IS NOT NULL AND …`.
+fn push_match(q: &mut QueryBuilder<'_, Postgres>, f: &Filter) {
     q.push(" WHERE chain_seq IS NOT NULL");
     let text = |q: &mut QueryBuilder<'_, Postgres>, column: &str, m: &Option<TextMatch>| match m {
         Some(TextMatch::Exact(v)) => {
@@ -132,6 +149,10 @@ fn push_filter(q: &mut QueryBuilder<'_, Postgres>, f: &Filter) {
             q.push(format!(" AND {column} = ")).push_bind(v.clone());
         }
     }
+}
+
+/// The time window, as further ` AND …` conditions.
+fn push_window(q: &mut QueryBuilder<'_, Postgres>, f: &Filter) {
     if let Some(t) = f.since {
         q.push(" AND occurred_at >= ").push_bind(t);
     }
@@ -140,21 +161,53 @@ fn push_filter(q: &mut QueryBuilder<'_, Postgres>, f: &Filter) {
     }
 }
 
+/// How many of the newest matching events the windowed probe reads, at most: 20 pages' worth,
+/// between 1,000 and 20,000.
+fn probe_size(limit: i64) -> i64 {
+    limit.saturating_mul(20).clamp(1_000, 20_000)
+}
+
 /// Newest first, at most `limit`, strictly before chain position `before` when given.
+///
+/// With a time window, the newest events that match everything else are read first (one
+/// ordered index walk, bounded by `probe_size`), and the window is applied to those. When that
+/// fills the page it is exactly the answer: any matching event outside the probe is older in
+/// the chain than every event in it. Only otherwise does the whole query run. Postgres cannot
+/// plan this by itself: it takes a principal and a time window as independent, so it intersects
+/// both indexes' bitmaps (20–50 ms on 10M events) where the walk takes about 1 ms.
 #[tracing::instrument(skip_all)]
 pub async fn list(
-    ex: impl PgExecutor<'_>,
+    conn: &mut PgConnection,
     f: &Filter,
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<AuditRow>, sqlx::Error> {
+    let before_cond = |q: &mut QueryBuilder<'_, Postgres>| {
+        if let Some(b) = before {
+            q.push(" AND chain_seq < ").push_bind(b);
+        }
+    };
+    if f.since.is_some() || f.until.is_some() {
+        let mut q = QueryBuilder::new(format!(
+            "SELECT {COLUMNS} FROM (SELECT {COLUMNS} FROM audit_events"
+        ));
+        push_match(&mut q, f);
+        before_cond(&mut q);
+        q.push(" ORDER BY chain_seq DESC LIMIT ")
+            .push_bind(probe_size(limit))
+            .push(") newest WHERE true");
+        push_window(&mut q, f);
+        q.push(" ORDER BY chain_seq DESC LIMIT ").push_bind(limit);
+        let rows = filtered_rows(&mut q).fetch_all(&mut *conn).await?;
+        if rows.len() as i64 >= limit {
+            return Ok(rows);
+        }
+    }
     let mut q = QueryBuilder::new(format!("SELECT {COLUMNS} FROM audit_events"));
     push_filter(&mut q, f);
-    if let Some(b) = before {
-        q.push(" AND chain_seq < ").push_bind(b);
-    }
+    before_cond(&mut q);
     q.push(" ORDER BY chain_seq DESC LIMIT ").push_bind(limit);
-    q.build_query_as().fetch_all(ex).await
+    filtered_rows(&mut q).fetch_all(conn).await
 }
 
 /// Oldest first, strictly after chain position `after`, at most `limit`.
@@ -183,7 +236,7 @@ async fn between(
         q.push(" AND chain_seq <= ").push_bind(upto);
     }
     q.push(" ORDER BY chain_seq ASC LIMIT ").push_bind(limit);
-    q.build_query_as().fetch_all(ex).await
+    filtered_rows(&mut q).fetch_all(ex).await
 }
 
 /// Events an export reads per page, at most.

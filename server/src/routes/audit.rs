@@ -101,7 +101,10 @@ pub async fn list(
         )));
     }
     let before = number("cursor", &p.cursor)?;
-    let mut rows = db::audit::list(&state.db, &filter, before, limit + 1).await?;
+    let mut rows = {
+        let mut conn = state.db.acquire().await?;
+        db::audit::list(&mut conn, &filter, before, limit + 1).await?
+    };
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = more

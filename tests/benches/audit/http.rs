@@ -116,6 +116,14 @@ allow_groups = ["dev", "ops"]
     }
 }
 
+/// The queries' working set into the OS cache, on a connection of its own.
+async fn warm(db_url: &str) -> Result<()> {
+    let pool = pool(db_url, 1).await?;
+    warm_cache(&pool, QUERY_SET).await?;
+    pool.close().await;
+    Ok(())
+}
+
 pub(crate) async fn http_phase(
     s: &Settings,
     env: &'static TestEnv,
@@ -123,6 +131,7 @@ pub(crate) async fn http_phase(
     g: &Generated,
     world: &World,
 ) -> Result<()> {
+    warm(db_url).await?;
     let server = Server::start(s, env, db_url).await?;
     let result = http_measure(s, &server, g, world).await;
     server.stop().await?;
@@ -283,6 +292,7 @@ pub(crate) async fn queries_under_writes(
     world: &Arc<World>,
     per_second: u32,
 ) -> Result<()> {
+    warm(db_url).await?;
     let server = Server::start(s, env, db_url).await?;
     let result = async {
         let tokens = OAuthClient::new(&server.url).login("admin").await;
