@@ -310,7 +310,7 @@ async fn filtered_audit_reads_are_planned_for_their_own_values_and_never_kept_as
         ..Filter::default()
     };
     for _ in 0..7 {
-        audit_db::list(&mut *conn, &filter, None, 51).await.unwrap();
+        audit_db::list(&mut conn, &filter, None, 51).await.unwrap();
         audit_db::after(&mut *conn, &filter, 0, 51).await.unwrap();
     }
     // The probe itself is a plain query, so it is the only statement this check can add.
