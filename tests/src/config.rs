@@ -78,7 +78,8 @@ pub struct ServerSettings {
 /// `[limits]` of tests that are not about rate limits: on, so every request passes the
 /// limiters, but far above what a functional test or a load test of another part sends.
 pub const GENEROUS_LIMITS: &str = "unauthenticated = { per_minute = 600000, burst = 100000 }\n\
-                                   authenticated = { per_minute = 600000, burst = 100000 }\n";
+                                   authenticated = { per_minute = 600000, burst = 100000 }\n\
+                                   user_codes = { per_address = { per_minute = 600000, burst = 100000 }, total = { per_minute = 600000, burst = 100000 } }\n";
 
 /// A TOML basic string (JSON escaping is a subset TOML accepts).
 fn s(v: &str) -> String {

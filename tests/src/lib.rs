@@ -9,6 +9,7 @@ pub mod audit_seed;
 pub mod audit_table;
 pub mod aws;
 pub mod bench;
+pub mod browser;
 pub mod ci_issuer;
 pub mod cli;
 pub mod config;

@@ -6,13 +6,15 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{
+    audit::{bounds::cut_str, AuditEvent, Outcome},
     clock,
     config::Config,
     error::ApiError,
     limits,
+    login::refusal,
     policy::Membership,
     principal::{Actor, Principal},
-    request_meta::ClientAddr,
+    request_meta::{ClientAddr, RequestMeta},
     state::AppState,
     tokens::TokenError,
 };
@@ -55,8 +57,8 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     /// Verifies the token, then counts the request against the principal's rate limit; a
-    /// request without a valid token counts against its address instead (and gets 429, not
-    /// 401, once that address is over its limit).
+    /// request without a valid token counts against its address instead: under the limit its
+    /// refusal is one `bearer_refused` event, over it a 429 summed into `rate_limited`.
     async fn from_request_parts(
         parts: &mut Parts,
         state: &AppState,
@@ -71,11 +73,37 @@ impl FromRequestParts<AppState> for Caller {
             }
             Err(refused @ ApiError::Unauthorized(_)) => {
                 state.limits.check_address(addr, &kind)?;
+                audit_refusal(parts, state, &kind, &refused).await?;
                 Err(refused)
             }
             Err(other) => Err(other),
         }
     }
+}
+
+/// The most of the refusal's reason kept in its event.
+const REASON_BYTES: usize = 256;
+
+/// Commits the event of a refused bearer token: the request, the reason, and the token by its
+/// length and a hash prefix only (see `login/refusal.rs`).
+async fn audit_refusal(
+    parts: &Parts,
+    state: &AppState,
+    kind: &str,
+    refused: &ApiError,
+) -> Result<(), ApiError> {
+    let meta = RequestMeta::from_parts(parts);
+    let mut event = AuditEvent::new("bearer_refused", Outcome::Denied, &meta, clock::now())
+        .reason(cut_str(&refused.to_string(), REASON_BYTES))
+        .detail("request", kind);
+    if let Some(token) = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        event = refusal::describe_secret(event, "presented", token);
+    }
+    Ok(refusal::write(state, event).await?)
 }
 
 impl Caller {

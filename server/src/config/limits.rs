@@ -6,14 +6,12 @@ use std::time::Duration;
 use ipnet::IpNet;
 use serde::Deserialize;
 
-use super::problems::Problems;
-
-/// Requests a source may make: `per_minute` on average, `burst` at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rate {
-    pub per_minute: u32,
-    pub burst: u32,
-}
+pub use super::rate::Rate;
+use super::{
+    problems::Problems,
+    rate::RawRate,
+    user_codes::{RawUserCodeLimits, UserCodeLimits},
+};
 
 /// Validated `[limits]`. A limit of `None` is off.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +22,8 @@ pub struct LimitsConfig {
     pub authenticated: Option<Rate>,
     /// How often the refusals of each source are summed into one `rate_limited` event.
     pub summary_interval: Duration,
+    /// `[limits.user_codes]`: lookups of user codes on the device page.
+    pub user_codes: UserCodeLimits,
 }
 
 impl Default for LimitsConfig {
@@ -38,6 +38,7 @@ impl Default for LimitsConfig {
                 burst: 120,
             }),
             summary_interval: Duration::from_secs(60),
+            user_codes: UserCodeLimits::default(),
         }
     }
 }
@@ -48,17 +49,8 @@ pub(super) struct RawLimits {
     unauthenticated: Option<RawRate>,
     authenticated: Option<RawRate>,
     summary_interval: Option<String>,
+    user_codes: Option<RawUserCodeLimits>,
 }
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRate {
-    per_minute: u32,
-    burst: Option<u32>,
-}
-
-/// The most a limit may allow per minute (a million: far above what one replica serves).
-const MAX_PER_MINUTE: u32 = 1_000_000;
 
 impl RawLimits {
     pub(super) fn validate(self, p: &mut Problems) -> LimitsConfig {
@@ -86,32 +78,8 @@ impl RawLimits {
             unauthenticated,
             authenticated,
             summary_interval,
+            user_codes: self.user_codes.unwrap_or_default().validate(p),
         }
-    }
-}
-
-impl RawRate {
-    /// `per_minute = 0` turns the limit off; `burst` defaults to a quarter of `per_minute`.
-    fn validate(self, key: &str, p: &mut Problems) -> Option<Rate> {
-        if self.per_minute == 0 {
-            return None;
-        }
-        if self.per_minute > MAX_PER_MINUTE {
-            p.push(format!(
-                "{key}.per_minute: at most {MAX_PER_MINUTE} (0 turns the limit off)"
-            ));
-        }
-        let burst = self.burst.unwrap_or((self.per_minute / 4).max(1));
-        if burst == 0 {
-            p.push(format!("{key}.burst: must be at least 1"));
-        }
-        if burst > MAX_PER_MINUTE {
-            p.push(format!("{key}.burst: at most {MAX_PER_MINUTE}"));
-        }
-        Some(Rate {
-            per_minute: self.per_minute,
-            burst,
-        })
     }
 }
 

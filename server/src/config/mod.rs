@@ -9,8 +9,10 @@ mod limits;
 mod model;
 mod names;
 mod problems;
+mod rate;
 mod raw;
 mod secret;
+mod user_codes;
 
 use std::path::Path;
 
@@ -22,6 +24,7 @@ pub use limits::{LimitsConfig, Rate};
 pub use model::{AuditConfig, AwsConfig, Config, LogFormat, OidcConfig, Profile};
 pub use names::{is_profile_name, PROFILE_NAME_MAX};
 pub use problems::{parse_duration, ConfigError};
+pub use user_codes::UserCodeLimits;
 
 impl Config {
     /// Reads and validates a configuration file.

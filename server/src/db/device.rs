@@ -28,30 +28,49 @@ pub struct DeviceRow {
     pub expires_at: OffsetDateTime,
 }
 
+/// A new device authorization, with the client that asked for it.
+pub struct NewDevice<'a> {
+    pub device_code_hash: &'a str,
+    pub user_code_hash: &'a str,
+    pub interval_seconds: i32,
+    pub client_addr: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+}
+
 #[tracing::instrument(skip_all)]
 pub async fn insert(
     ex: impl PgExecutor<'_>,
-    device_code_hash: &str,
-    user_code_hash: &str,
-    interval_seconds: i32,
+    d: &NewDevice<'_>,
     now: OffsetDateTime,
     expires_at: OffsetDateTime,
 ) -> Result<Uuid, sqlx::Error> {
     let id = Uuid::new_v4();
     sqlx::query(
         "INSERT INTO device_authorizations
-            (id, device_code_hash, user_code_hash, status, interval_seconds, created_at, expires_at)
-         VALUES ($1, $2, $3, 'pending', $4, $5, $6)",
+            (id, device_code_hash, user_code_hash, status, interval_seconds, created_at, expires_at,
+             client_addr, user_agent)
+         VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8)",
     )
     .bind(id)
-    .bind(device_code_hash)
-    .bind(user_code_hash)
-    .bind(interval_seconds)
+    .bind(d.device_code_hash)
+    .bind(d.user_code_hash)
+    .bind(d.interval_seconds)
     .bind(now)
     .bind(expires_at)
+    .bind(d.client_addr)
+    .bind(d.user_agent)
     .execute(ex)
     .await?;
     Ok(id)
+}
+
+/// A pending authorization as its confirm page shows it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PendingDevice {
+    pub id: Uuid,
+    pub client_addr: Option<String>,
+    pub user_agent: Option<String>,
+    pub created_at: OffsetDateTime,
 }
 
 /// The pending, unexpired authorization a person typed the code of.
@@ -60,9 +79,9 @@ pub async fn find_pending_by_user_code(
     ex: impl PgExecutor<'_>,
     user_code_hash: &str,
     now: OffsetDateTime,
-) -> Result<Option<Uuid>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT id FROM device_authorizations
+) -> Result<Option<PendingDevice>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, client_addr, user_agent, created_at FROM device_authorizations
          WHERE user_code_hash = $1 AND status = 'pending' AND expires_at > $2",
     )
     .bind(user_code_hash)
@@ -89,6 +108,45 @@ pub async fn approve(
     .execute(ex)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Records that the person refused this device; returns false if it is no longer pending.
+#[tracing::instrument(skip_all)]
+pub async fn deny(
+    ex: impl PgExecutor<'_>,
+    id: Uuid,
+    now: OffsetDateTime,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE device_authorizations SET status = 'denied'
+         WHERE id = $1 AND status = 'pending' AND expires_at > $2",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// `slow_down` (RFC 8628 §3.5): the device must now wait `step` seconds longer between polls,
+/// up to `max` seconds.
+#[tracing::instrument(skip_all)]
+pub async fn slow_down(
+    ex: impl PgExecutor<'_>,
+    id: Uuid,
+    step: i32,
+    max: i32,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE device_authorizations SET interval_seconds = LEAST(interval_seconds + $2, $3)
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(step)
+    .bind(max)
+    .execute(ex)
+    .await?;
+    Ok(())
 }
 
 /// Reads the authorization for a poll and stamps the poll time (for `slow_down`).

@@ -35,6 +35,8 @@ pub struct PendingLogin {
     pub client_state: Option<String>,
     pub code_challenge: Option<String>,
     pub device_id: Option<Uuid>,
+    /// SHA-256 of the binding cookie of the browser that started it (NULL: none).
+    pub browser_hash: Option<String>,
 }
 
 /// Where a login goes once the IdP sends the browser back.
@@ -52,6 +54,8 @@ pub struct NewPendingLogin<'a> {
     pub upstream_verifier: &'a str,
     pub upstream_nonce: &'a str,
     pub to: &'a LoginDestination<'a>,
+    /// SHA-256 of the binding cookie set in the browser that starts the login.
+    pub browser_hash: &'a str,
 }
 
 #[tracing::instrument(skip_all)]
@@ -63,8 +67,9 @@ pub async fn insert_pending(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO pending_logins (id, upstream_state_hash, upstream_verifier, upstream_nonce, flow,
-            client_redirect_uri, client_state, code_challenge, device_id, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            client_redirect_uri, client_state, code_challenge, device_id, created_at, expires_at,
+            browser_hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(Uuid::new_v4())
     .bind(p.upstream_state_hash)
@@ -77,12 +82,14 @@ pub async fn insert_pending(
     .bind(p.to.device_id)
     .bind(now)
     .bind(expires_at)
+    .bind(p.browser_hash)
     .execute(ex)
     .await?;
     Ok(())
 }
 
-/// Removes and returns the pending login with this state, if it has not expired: one use only.
+/// Removes and returns the pending login with this state, if it has not expired: one use only,
+/// whichever browser presents it (the caller checks the binding).
 #[tracing::instrument(skip_all)]
 pub async fn take_pending(
     ex: impl PgExecutor<'_>,
@@ -92,7 +99,7 @@ pub async fn take_pending(
     sqlx::query_as(
         "DELETE FROM pending_logins WHERE upstream_state_hash = $1 AND expires_at > $2
          RETURNING id, upstream_verifier, upstream_nonce, flow, client_redirect_uri, client_state,
-                   code_challenge, device_id",
+                   code_challenge, device_id, browser_hash",
     )
     .bind(upstream_state_hash)
     .bind(now)

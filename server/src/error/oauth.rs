@@ -169,12 +169,8 @@ impl IntoResponse for OAuthError {
             error: self.code.as_str().to_owned(),
             error_description: Some(self.description),
         };
-        let mut response = (
-            self.status,
-            [(header::CACHE_CONTROL, "no-store")],
-            Json(body),
-        )
-            .into_response();
+        // `Cache-Control: no-store` comes from `routes/headers.rs`, as for the answers it refuses.
+        let mut response = (self.status, Json(body)).into_response();
         if let Some(secs) = self.retry_after {
             response
                 .headers_mut()

@@ -9,6 +9,7 @@ use std::{net::IpAddr, num::NonZeroU32, sync::Arc, time::Duration};
 
 use governor::{
     clock::{Clock, DefaultClock},
+    state::{InMemoryState, NotKeyed},
     Quota, RateLimiter,
 };
 use ipnet::Ipv6Net;
@@ -35,12 +36,15 @@ const MAX_UNWRITTEN: usize = 2 * (summary::MAX_SOURCES + 1);
 const FINAL_FLUSH: Duration = Duration::from_secs(5);
 
 type Keyed<K> = RateLimiter<K, BoundedStore<K>, DefaultClock>;
+type Direct = RateLimiter<NotKeyed, InMemoryState, DefaultClock>;
 
 /// Which limit refused a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
     Address,
     Principal,
+    /// The device page's user-code lookups, per address or in total (`[limits.user_codes]`).
+    UserCodes,
 }
 
 /// A request over its source's limit: answered 429 with `Retry-After`.
@@ -48,6 +52,7 @@ pub enum Scope {
 #[error("{}; try again in {retry_after_secs} s", match .scope {
     Scope::Address => "too many requests from your address",
     Scope::Principal => "too many requests for your identity",
+    Scope::UserCodes => "too many device codes were tried",
 })]
 pub struct RateLimited {
     pub scope: Scope,
@@ -59,17 +64,24 @@ pub struct RateLimited {
 pub struct Limits {
     by_address: Option<Keyed<IpAddr>>,
     by_principal: Option<Keyed<Uuid>>,
+    user_codes_by_address: Option<Keyed<IpAddr>>,
+    user_codes_total: Option<Direct>,
     summary: Summary,
     summary_interval: Duration,
     stop: Notify,
 }
 
-fn limiter<K: std::hash::Hash + Eq + Clone>(rate: Option<Rate>) -> Option<Keyed<K>> {
+fn quota(rate: Option<Rate>) -> Option<Quota> {
     let rate = rate?;
-    let quota = Quota::per_minute(NonZeroU32::new(rate.per_minute)?)
-        .allow_burst(NonZeroU32::new(rate.burst)?);
+    Some(
+        Quota::per_minute(NonZeroU32::new(rate.per_minute)?)
+            .allow_burst(NonZeroU32::new(rate.burst)?),
+    )
+}
+
+fn limiter<K: std::hash::Hash + Eq + Clone>(rate: Option<Rate>) -> Option<Keyed<K>> {
     Some(RateLimiter::new(
-        quota,
+        quota(rate)?,
         BoundedStore::new(MAX_TRACKED),
         DefaultClock::default(),
     ))
@@ -108,6 +120,8 @@ impl Limits {
         Arc::new(Limits {
             by_address: limiter(config.unauthenticated),
             by_principal: limiter(config.authenticated),
+            user_codes_by_address: limiter(config.user_codes.per_address),
+            user_codes_total: quota(config.user_codes.total).map(RateLimiter::direct),
             summary: Summary::default(),
             summary_interval: config.summary_interval,
             stop: Notify::new(),
@@ -126,6 +140,35 @@ impl Limits {
             let now = clock::now();
             self.summary
                 .record(Source::Address(key), None, label, kind, now);
+        })
+    }
+
+    /// Counts a lookup of a user code on the device page (`kind` names the request) against its
+    /// address and against all lookups together; over either, it is refused (and summed into
+    /// the address's `rate_limited` event) before the code is looked at.
+    pub fn check_user_code(&self, addr: Option<IpAddr>, kind: &str) -> Result<(), RateLimited> {
+        let key = addr.map(address_key);
+        let by_address = match (&self.user_codes_by_address, key) {
+            (Some(limiter), Some(key)) => check(limiter, &key, Scope::UserCodes),
+            _ => Ok(()),
+        };
+        let result = by_address.and_then(|()| match &self.user_codes_total {
+            Some(total) => total.check().map_err(|not_until| RateLimited {
+                scope: Scope::UserCodes,
+                retry_after_secs: retry_after(not_until.wait_time_from(total.clock().now())),
+            }),
+            None => Ok(()),
+        });
+        result.inspect_err(|_| {
+            let source = key.map_or(Source::Overflow, Source::Address);
+            let label = key.map(address_label);
+            self.summary.record(
+                source,
+                None,
+                label,
+                &format!("{kind} (user codes)"),
+                clock::now(),
+            );
         })
     }
 
@@ -197,13 +240,15 @@ fn check<K: std::hash::Hash + Eq + Clone>(
     key: &K,
     scope: Scope,
 ) -> Result<(), RateLimited> {
-    limiter.check_key(key).map_err(|not_until| {
-        let wait = not_until.wait_time_from(limiter.clock().now());
-        RateLimited {
-            scope,
-            retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
-        }
+    limiter.check_key(key).map_err(|not_until| RateLimited {
+        scope,
+        retry_after_secs: retry_after(not_until.wait_time_from(limiter.clock().now())),
     })
+}
+
+/// Whole seconds to wait, at least 1.
+fn retry_after(wait: Duration) -> u64 {
+    wait.as_secs_f64().ceil().max(1.0) as u64
 }
 
 /// The background task: every `summary_interval` writes the summary (retrying events the trail
@@ -251,6 +296,7 @@ mod tests {
             }),
             authenticated: None,
             summary_interval: Duration::from_secs(60),
+            user_codes: Default::default(),
         });
         let a = Some("192.0.2.1".parse().unwrap());
         let b = Some("192.0.2.2".parse().unwrap());
@@ -274,5 +320,37 @@ mod tests {
                 .check_principal(&alice, a, "POST /v1/credentials")
                 .is_ok());
         }
+    }
+
+    #[test]
+    fn user_code_lookups_are_limited_per_address_and_in_total() {
+        let limits = Limits::new(&LimitsConfig {
+            user_codes: crate::config::UserCodeLimits {
+                per_address: Some(Rate {
+                    per_minute: 1,
+                    burst: 2,
+                }),
+                total: Some(Rate {
+                    per_minute: 1,
+                    burst: 3,
+                }),
+            },
+            ..LimitsConfig::default()
+        });
+        let a = Some("192.0.2.1".parse().unwrap());
+        let b = Some("192.0.2.2".parse().unwrap());
+        assert!(limits.check_user_code(a, "POST /device").is_ok());
+        assert!(limits.check_user_code(a, "POST /device").is_ok());
+        let refused = limits.check_user_code(a, "POST /device").unwrap_err();
+        assert_eq!(refused.scope, Scope::UserCodes);
+        // Another address has its own allowance, but all lookups together are capped too.
+        assert!(limits.check_user_code(b, "POST /device").is_ok());
+        assert!(limits.check_user_code(b, "POST /device").is_err());
+        let events = limits.summary.take(clock::now());
+        let counted: u64 = events
+            .iter()
+            .map(|e| e.details["count"].as_u64().unwrap())
+            .sum();
+        assert_eq!(counted, 2);
     }
 }

@@ -21,8 +21,13 @@ pub struct AuthorizeRequest {
     pub state: Option<String>,
 }
 
-/// Validates the request, remembers it, and returns the IdP URL to send the browser to.
-pub async fn authorize(state: &AppState, p: &AuthorizeRequest) -> Result<Url, ApiError> {
+/// Validates the request, remembers it for the browser whose binding token is `browser`, and
+/// returns the IdP URL to send the browser to.
+pub async fn authorize(
+    state: &AppState,
+    p: &AuthorizeRequest,
+    browser: &str,
+) -> Result<Url, ApiError> {
     if p.client_id.as_deref() != Some(CLI_CLIENT_ID) {
         return Err(ApiError::BadRequest(format!(
             "unknown client_id; the only client is `{CLI_CLIENT_ID}`"
@@ -55,7 +60,7 @@ pub async fn authorize(state: &AppState, p: &AuthorizeRequest) -> Result<Url, Ap
         code_challenge: Some(challenge),
         device_id: None,
     };
-    super::upstream::start(state, to).await
+    super::upstream::start(state, to, browser).await
 }
 
 /// RFC 8252 §7.3: only loopback IP literals, any port, plain http, no fragment.

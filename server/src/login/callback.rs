@@ -41,13 +41,24 @@ pub enum Finished {
     DeviceApproved { display: String },
     /// The IdP refused a device login: the person reads why.
     Refused { reason: String },
+    /// The browser is not the one that started the login (no binding cookie, or another's):
+    /// the link was passed on. Nothing is approved; the person is told to start from their own
+    /// terminal.
+    OtherBrowser,
 }
 
-/// Finishes the pending login the callback's `state` names.
+/// Finishes the pending login the callback's `state` names, if `browser` (the binding token the
+/// browser presents) is the one of the browser that started it.
+///
+/// A refused browser still uses the pending login up: the IdP link was passed on, and the IdP
+/// code in this callback belongs to whoever logged in with it. Kept, it could be replayed by the
+/// login's starter with their own cookie (a victim asked to "send me the link that failed");
+/// gone, the starter just runs `vault login` again.
 pub async fn finish(
     state: &AppState,
     meta: &RequestMeta,
     p: Callback,
+    browser: Option<&str>,
 ) -> Result<Finished, ApiError> {
     let now = clock::now();
     let upstream_state = p
@@ -61,6 +72,25 @@ pub async fn finish(
                     .into(),
             )
         })?;
+    let same_browser = match (&pending.browser_hash, browser) {
+        (Some(expected), Some(token)) => secrets::same(expected, &secrets::digest(token)),
+        _ => false,
+    };
+    if !same_browser {
+        let event = AuditEvent::new("login_refused", Outcome::Denied, meta, now)
+            .reason("browser_mismatch: the login was finished in a browser that did not start it")
+            .detail("flow", pending.flow.as_str())
+            .detail(
+                "cookie",
+                if browser.is_some() {
+                    "other"
+                } else {
+                    "missing"
+                },
+            );
+        state.audit.write(event).await?;
+        return Ok(Finished::OtherBrowser);
+    }
     if let Some(error) = p.error {
         let reason = format!(
             "identity provider: {error}: {}",

@@ -5,15 +5,19 @@ use time::OffsetDateTime;
 use vault_api::TokenResponse;
 
 use crate::{
+    audit::{AuditEvent, Outcome},
     db::{self, logins::CodeRedemption},
     error::{OAuthCode, OAuthError},
+    request_meta::RequestMeta,
     secrets,
     state::AppState,
 };
 
-/// Redeems `code` once; a second presentation revokes the login it stood for.
+/// Redeems `code` once for the client `meta` describes (a `code_redeem` event in the same
+/// transaction as the tokens); a second presentation revokes the login it stood for.
 pub async fn redeem(
     state: &AppState,
+    meta: &RequestMeta,
     code: &str,
     redirect_uri: &str,
     verifier: &str,
@@ -41,7 +45,12 @@ pub async fn redeem(
     if !secrets::same(&secrets::pkce_challenge(verifier), &granted.code_challenge) {
         return Err(invalid("code_verifier does not match the code_challenge"));
     }
-    let (tokens, _) = super::pair::issue(state, &mut tx, granted.session_id, now).await?;
+    let (tokens, session) = super::pair::issue(state, &mut tx, granted.session_id, now).await?;
+    let p = &session.principal;
+    let event = AuditEvent::new("code_redeem", Outcome::Success, meta, now)
+        .principal(Some(p.id), &p.display, p.kind)
+        .detail("session_id", granted.session_id);
+    db::audit::append(&mut tx, &[event]).await?;
     tx.commit().await?;
     Ok(tokens)
 }

@@ -18,8 +18,13 @@ use crate::{
 pub const LOGIN_WINDOW: time::Duration = time::Duration::minutes(10);
 
 /// Remembers a login bound for `to` with a fresh IdP request, and returns where to send the
-/// browser.
-pub async fn start(state: &AppState, to: LoginDestination<'_>) -> Result<Url, ApiError> {
+/// browser. `browser` is the binding token of the browser starting it (see
+/// `routes/cookies.rs`): only that browser may finish the login at `/oauth/callback`.
+pub async fn start(
+    state: &AppState,
+    to: LoginDestination<'_>,
+    browser: &str,
+) -> Result<Url, ApiError> {
     let started = state.upstream.start().await.map_err(|e| {
         tracing::warn!(error = %e, "cannot start upstream login");
         ApiError::BadGateway(e.to_string())
@@ -29,6 +34,7 @@ pub async fn start(state: &AppState, to: LoginDestination<'_>) -> Result<Url, Ap
         upstream_verifier: &started.verifier,
         upstream_nonce: &started.nonce,
         to: &to,
+        browser_hash: &secrets::digest(browser),
     };
     let now = clock::now();
     db::logins::insert_pending(&state.db, &pending, now, now + LOGIN_WINDOW).await?;

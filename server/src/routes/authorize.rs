@@ -3,19 +3,24 @@
 
 use axum::{
     extract::{rejection::QueryRejection, Query, State},
-    http::StatusCode,
+    http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
 
 use crate::{
     login::authorize::{self, AuthorizeRequest},
-    routes::pages::{api_error_page, error_page},
+    routes::{
+        cookies,
+        pages::{api_error_page, error_page},
+    },
     state::AppState,
 };
 
-/// Validates the CLI's request, remembers it, and sends the browser to the IdP.
+/// Validates the CLI's request, remembers it, and sends the browser to the IdP with the
+/// binding cookie `/oauth/callback` will ask for.
 pub async fn authorize(
     State(state): State<AppState>,
+    headers: HeaderMap,
     params: Result<Query<AuthorizeRequest>, QueryRejection>,
 ) -> Response {
     let Ok(Query(p)) = params else {
@@ -24,8 +29,13 @@ pub async fn authorize(
             "This login link is malformed; start again with `vault login`.",
         );
     };
-    match authorize::authorize(&state, &p).await {
-        Ok(upstream) => Redirect::to(upstream.as_str()).into_response(),
+    let (browser, set_cookie) = cookies::binding(&state, &headers);
+    match authorize::authorize(&state, &p, &browser).await {
+        Ok(upstream) => (
+            [(header::SET_COOKIE, set_cookie)],
+            Redirect::to(upstream.as_str()),
+        )
+            .into_response(),
         Err(e) => api_error_page(e),
     }
 }

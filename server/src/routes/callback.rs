@@ -3,14 +3,17 @@
 
 use axum::{
     extract::{rejection::QueryRejection, Query, State},
-    http::StatusCode,
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
 
 use crate::{
     login::callback::{self, Callback, Finished},
     request_meta::RequestMeta,
-    routes::pages::{api_error_page, error_page, escape, page},
+    routes::{
+        cookies,
+        pages::{api_error_page, error_page, escape, page},
+    },
     state::AppState,
 };
 
@@ -21,6 +24,7 @@ const MAX_IDP_ERROR_DESCRIPTION: usize = 256;
 pub async fn callback(
     State(state): State<AppState>,
     meta: RequestMeta,
+    headers: HeaderMap,
     params: Result<Query<Callback>, QueryRejection>,
 ) -> Response {
     let mut p = params.map(|Query(p)| p).unwrap_or_default();
@@ -29,7 +33,8 @@ pub async fn callback(
     p.error_description = p
         .error_description
         .map(|d| truncate(d, MAX_IDP_ERROR_DESCRIPTION));
-    match callback::finish(&state, &meta, p).await {
+    let browser = cookies::presented_binding(&state, &headers);
+    match callback::finish(&state, &meta, p, browser.as_deref()).await {
         Ok(Finished::Redirect(target)) => Redirect::to(target.as_str()).into_response(),
         Ok(Finished::DeviceApproved { display }) => page(
             StatusCode::OK,
@@ -40,6 +45,16 @@ pub async fn callback(
             ),
         ),
         Ok(Finished::Refused { reason }) => error_page(StatusCode::FORBIDDEN, &reason),
+        Ok(Finished::OtherBrowser) => page(
+            StatusCode::FORBIDDEN,
+            "Login refused",
+            "<p>This login was started in another browser, so it was not finished here and \
+             nothing was approved.</p>\
+             <p>If you are logging in yourself, start again from your own terminal \
+             (<code>vault login</code> or <code>vault login --device</code>) and finish in the \
+             browser it opens. If someone sent you this link, do not continue: it would have \
+             given them access as you. Tell your administrators.</p>",
+        ),
         Err(e) => api_error_page(e),
     }
 }

@@ -11,21 +11,27 @@ use axum::{
     Form, Json,
 };
 use serde::Deserialize;
+use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 
 use crate::{
     clock,
+    db::device::PendingDevice,
     error::{ApiError, OAuthError},
     login::{
         self,
         refusal::{self, Attempt},
     },
     request_meta::RequestMeta,
-    routes::pages::{api_error_page, error_page, escape, page},
+    routes::{
+        cookies,
+        pages::{api_error_page, error_page, escape, page},
+    },
     secrets,
     state::AppState,
 };
 
-const CSRF_COOKIE: &str = "vault_device_csrf";
+/// The longest user code looked up: `XXXX-XXXX` with room for spaces; longer is not a code.
+const MAX_USER_CODE: usize = 32;
 
 #[derive(Debug, Deserialize)]
 pub struct DeviceRequest {
@@ -51,8 +57,8 @@ pub async fn authorize_device(
         let attempt = attempt(f.client_id.as_deref());
         return Err(refusal::refused(&state, &meta, attempt, e).await);
     }
-    let body = login::device::start(&state, clock::now()).await?;
-    Ok(([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response())
+    let body = login::device::start(&state, &meta, clock::now()).await?;
+    Ok(Json(body).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -60,38 +66,39 @@ pub struct DevicePageParams {
     user_code: Option<String>,
 }
 
-/// `GET /device`: asks the person to confirm the code their terminal shows.
-pub async fn page_get(params: Result<Query<DevicePageParams>, QueryRejection>) -> Response {
+/// `GET /device`: with a code (the link the terminal shows), the confirm page for it; without,
+/// a form to type the code into.
+pub async fn page_get(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    params: Result<Query<DevicePageParams>, QueryRejection>,
+) -> Response {
     let code = params
         .ok()
         .and_then(|Query(p)| p.user_code)
         .unwrap_or_default();
     let csrf = secrets::random_token("");
-    let html = format!(
-        "<p>Check that this code matches the one in your terminal, then continue to log in.</p>\
-         <form method=\"post\" action=\"/device\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <label>Code <input name=\"user_code\" value=\"{}\" autocomplete=\"off\" required></label> \
-         <button name=\"confirm\" value=\"yes\">Continue</button></form>",
-        escape(&code)
-    );
-    let mut response = page(StatusCode::OK, "Log in a device", &html);
-    let cookie =
-        format!("{CSRF_COOKIE}={csrf}; Path=/device; HttpOnly; SameSite=Strict; Max-Age=600");
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, cookie.parse().expect("ASCII cookie"));
-    response
+    let response = if code.trim().is_empty() {
+        entry_page(&csrf)
+    } else {
+        match review(&state, &meta, "GET /device", &code).await {
+            Ok(device) => review_page(&csrf, &code, &device, clock::now()),
+            Err(page) => return page,
+        }
+    };
+    with_csrf(&state, response, &csrf)
 }
 
 #[derive(Debug, Deserialize)]
 pub struct DeviceConfirm {
     csrf: String,
     user_code: String,
+    /// `yes` (Approve) or `no` (Deny); absent: the typed code is to be reviewed.
     confirm: Option<String>,
 }
 
-/// `POST /device`: the person confirmed; send them to the IdP for this device.
+/// `POST /device`: a typed code is shown for review; Approve sends the person to the IdP for
+/// this device (in a browser now bound to the login), Deny ends the authorization.
 pub async fn page_post(
     State(state): State<AppState>,
     meta: RequestMeta,
@@ -113,30 +120,122 @@ pub async fn page_post(
             )
         }
     };
-    let cookie_ok = cookie(&headers, CSRF_COOKIE).is_some_and(|c| secrets::same(&c, &f.csrf));
-    if !cookie_ok || f.confirm.as_deref() != Some("yes") {
+    let cookie_ok =
+        cookies::get(&headers, cookies::CSRF).is_some_and(|c| secrets::same(&c, &f.csrf));
+    if !cookie_ok {
         return error_page(StatusCode::BAD_REQUEST, "This confirmation did not come from the device page; open the link from your terminal again.");
     }
-    match login::device::confirm(&state, &f.user_code, clock::now()).await {
-        Ok(upstream) => Redirect::to(upstream.as_str()).into_response(),
-        // Not a pending login's code: one audited refusal (guessing codes leaves a trail).
-        Err(e @ ApiError::BadRequest(_)) => {
-            match refusal::user_code_refused(&state, &meta, &f.user_code).await {
-                Ok(()) => api_error_page(e),
-                Err(failed) => api_error_page(failed.into()),
+    let now = clock::now();
+    match f.confirm.as_deref() {
+        None => match review(&state, &meta, "POST /device", &f.user_code).await {
+            Ok(device) => with_csrf(
+                &state,
+                review_page(&f.csrf, &f.user_code, &device, now),
+                &f.csrf,
+            ),
+            Err(page) => page,
+        },
+        Some("yes") => {
+            if let Err(page) = review(&state, &meta, "POST /device", &f.user_code).await {
+                return page;
+            }
+            let (browser, set_cookie) = cookies::binding(&state, &headers);
+            match login::device::confirm(&state, &f.user_code, &browser, now).await {
+                Ok(upstream) => (
+                    [(header::SET_COOKIE, set_cookie)],
+                    Redirect::to(upstream.as_str()),
+                )
+                    .into_response(),
+                Err(e) => api_error_page(e),
             }
         }
-        Err(e) => api_error_page(e),
+        Some("no") => {
+            if let Err(page) = review(&state, &meta, "POST /device", &f.user_code).await {
+                return page;
+            }
+            match login::device::deny(&state, &meta, &f.user_code, now).await {
+                Ok(()) => page(
+                    StatusCode::OK,
+                    "Device login refused",
+                    "<p>The device was not logged in; its terminal is told so. \
+                     You can close this page.</p>",
+                ),
+                Err(e) => api_error_page(e),
+            }
+        }
+        Some(_) => error_page(
+            StatusCode::BAD_REQUEST,
+            "Choose Approve or Deny; open the link from your terminal again.",
+        ),
     }
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
+/// The pending device login `user_code` names, after the lookup limits (`[limits.user_codes]`);
+/// a code that names none is one audited refusal (guessing codes leaves a trail).
+async fn review(
+    state: &AppState,
+    meta: &RequestMeta,
+    kind: &str,
+    user_code: &str,
+) -> Result<PendingDevice, Response> {
+    let addr = meta.client_addr.as_deref().and_then(|a| a.parse().ok());
+    if let Err(limited) = state.limits.check_user_code(addr, kind) {
+        return Err(api_error_page(limited.into()));
+    }
+    let user_code = &user_code[..user_code.floor_char_boundary(MAX_USER_CODE)];
+    match login::device::review(state, user_code, clock::now()).await {
+        Ok(device) => Ok(device),
+        Err(e @ ApiError::BadRequest(_)) => Err(
+            match refusal::user_code_refused(state, meta, user_code).await {
+                Ok(()) => api_error_page(e),
+                Err(failed) => api_error_page(failed.into()),
+            },
+        ),
+        Err(e) => Err(api_error_page(e)),
+    }
+}
+
+/// The form to type a code into.
+fn entry_page(csrf: &str) -> Response {
+    let html = format!(
+        "<p>Type the code your terminal shows.</p>\
+         <form method=\"post\" action=\"/device\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <label>Code <input name=\"user_code\" autocomplete=\"off\" required></label> \
+         <button>Continue</button></form>"
+    );
+    page(StatusCode::OK, "Log in a device", &html)
+}
+
+/// Who asked for this device login, from where and when, with Approve and Deny.
+fn review_page(csrf: &str, code: &str, device: &PendingDevice, now: OffsetDateTime) -> Response {
+    let unknown = "unknown".to_owned();
+    let asked = device.created_at.format(&Rfc3339).unwrap_or_default();
+    let ago = (now - device.created_at).whole_minutes().max(0);
+    let html = format!(
+        "<p>A device asked to log in as you. Approve only if the code matches the one in your \
+         terminal and you started this login yourself.</p>\
+         <dl><dt>Code</dt><dd><code>{code}</code></dd>\
+         <dt>Requested from</dt><dd>{addr}</dd>\
+         <dt>Program</dt><dd>{agent}</dd>\
+         <dt>Requested at</dt><dd>{asked} ({ago} min ago)</dd></dl>\
+         <form method=\"post\" action=\"/device\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <input type=\"hidden\" name=\"user_code\" value=\"{code}\">\
+         <button name=\"confirm\" value=\"yes\">Approve</button> \
+         <button name=\"confirm\" value=\"no\">Deny</button></form>",
+        code = escape(code),
+        addr = escape(device.client_addr.as_ref().unwrap_or(&unknown)),
+        agent = escape(device.user_agent.as_ref().unwrap_or(&unknown)),
+        asked = escape(&asked),
+    );
+    page(StatusCode::OK, "Approve a device login", &html)
+}
+
+/// Sets the CSRF cookie that the page's form token must match.
+fn with_csrf(state: &AppState, mut response: Response, csrf: &str) -> Response {
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, cookies::csrf(state, csrf));
+    response
 }

@@ -4,8 +4,10 @@ mod admin;
 mod audit;
 mod authorize;
 mod callback;
+mod cookies;
 mod credentials;
 mod device;
+mod headers;
 mod health;
 pub mod json;
 mod pages;
@@ -84,6 +86,10 @@ pub fn router(state: AppState) -> Router {
             .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .layer(middleware::from_fn(request_meta::assign_request_id))
+        .layer(middleware::from_fn_with_state(
+            headers::Headers::new(&state.config.oidc.issuer.origin().ascii_serialization()),
+            headers::set,
+        ))
         .with_state(state)
 }
 

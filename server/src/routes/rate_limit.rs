@@ -5,7 +5,6 @@
 
 use axum::{
     extract::{Request, State},
-    http::{header, HeaderValue, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -41,12 +40,7 @@ fn refusal(path: &str, limited: RateLimited) -> Response {
             OAuthError::from(limited).into_response()
         }
         "/oauth/authorize" | "/oauth/callback" | "/device" => {
-            let mut page = pages::error_page(StatusCode::TOO_MANY_REQUESTS, &limited.to_string());
-            page.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(limited.retry_after_secs),
-            );
-            page
+            pages::api_error_page(ApiError::from(limited))
         }
         _ => ApiError::from(limited).into_response(),
     }

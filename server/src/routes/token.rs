@@ -2,7 +2,6 @@
 
 use axum::{
     extract::{rejection::FormRejection, State},
-    http::header,
     response::{IntoResponse, Response},
     Form, Json,
 };
@@ -73,7 +72,8 @@ pub async fn token(
                 (Ok(c), Ok(r), Ok(v)) => (c, r, v),
                 (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return Err(refuse(e).await),
             };
-            let result = login::code::redeem(&state, code, redirect_uri, verifier, now).await;
+            let result =
+                login::code::redeem(&state, &meta, code, redirect_uri, verifier, now).await;
             let attempt = Attempt {
                 presented: Some(code),
                 ..attempt
@@ -92,7 +92,7 @@ pub async fn token(
                 Ok(d) => d,
                 Err(e) => return Err(refuse(e).await),
             };
-            let result = login::device::poll(&state, device_code, now).await;
+            let result = login::device::poll(&state, &meta, device_code, now).await;
             let attempt = Attempt {
                 presented: Some(device_code),
                 ..attempt
@@ -112,7 +112,7 @@ pub async fn token(
         }
         None => return Err(refuse(OAuthError::missing("grant_type")).await),
     };
-    Ok(([(header::CACHE_CONTROL, "no-store")], Json(tokens)).into_response())
+    Ok(Json(tokens).into_response())
 }
 
 fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, OAuthError> {

@@ -202,7 +202,9 @@ async fn malformed_queries_where_a_browser_lands_get_a_readable_4xx_page() {
 }
 
 /// Starts a browser login at the server; the `state` the server sent to the IdP.
-async fn pending_login_state(app: &TestApp) -> String {
+/// The IdP `state` of a fresh pending login, and the binding cookie (`name=value`) of the
+/// browser that started it.
+async fn pending_login_state(app: &TestApp) -> (String, String) {
     let verifier = random_b64(32);
     let url = app
         .oauth()
@@ -214,17 +216,30 @@ async fn pending_login_state(app: &TestApp) -> String {
         .unwrap()
         .to_owned();
     let location = url::Url::parse(&location).unwrap();
-    location
+    let state = location
         .query_pairs()
         .find(|(k, _)| k == "state")
         .map(|(_, v)| v.into_owned())
-        .expect("a state in the IdP URL")
+        .expect("a state in the IdP URL");
+    (state, binding_cookie(&resp))
+}
+
+/// `name=value` of the browser-binding cookie a response sets.
+fn binding_cookie(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("vault_login="))
+        .and_then(|c| c.split(';').next())
+        .expect("a binding cookie")
+        .to_owned()
 }
 
 #[tokio::test]
 async fn an_idp_error_ends_the_pending_login_with_a_bounded_answer_and_a_replay_gets_a_page() {
     let app = TestApp::spawn().await;
-    let state = pending_login_state(&app).await;
+    let (state, cookie) = pending_login_state(&app).await;
     // About 20 KB once encoded: far over the cap, within what an HTTP client sends as a URI.
     let description = "<script>alert(1)</script>".repeat(300);
     let mut callback = url::Url::parse(&app.endpoint("/oauth/callback")).unwrap();
@@ -234,7 +249,13 @@ async fn an_idp_error_ends_the_pending_login_with_a_bounded_answer_and_a_replay_
         .append_pair("error", "access_denied")
         .append_pair("error_description", &description);
 
-    let resp = app.http.get(callback.clone()).send().await.unwrap();
+    let resp = app
+        .http
+        .get(callback.clone())
+        .header(header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
 
     assert_eq!(
         resp.status(),
@@ -269,7 +290,13 @@ async fn an_idp_error_ends_the_pending_login_with_a_bounded_answer_and_a_replay_
         "{reason}"
     );
 
-    let replay = app.http.get(callback).send().await.unwrap();
+    let replay = app
+        .http
+        .get(callback)
+        .header(header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
     let page = assert_page(replay, 400, "the same callback again").await;
     assert!(page.contains("already used"), "{page}");
     assert!(!page.contains("<script>"), "{page}");
@@ -316,6 +343,7 @@ async fn an_idp_error_on_a_device_login_gets_a_readable_page() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 303, "POST /device goes on to the IdP");
+    let binding = binding_cookie(&resp);
     let location = url::Url::parse(resp.headers()[header::LOCATION].to_str().unwrap()).unwrap();
     let state = location
         .query_pairs()
@@ -329,7 +357,13 @@ async fn an_idp_error_on_a_device_login_gets_a_readable_page() {
         .append_pair("error", "access_denied")
         .append_pair("error_description", "the person said no");
 
-    let resp = app.http.get(callback).send().await.unwrap();
+    let resp = app
+        .http
+        .get(callback)
+        .header(header::COOKIE, &binding)
+        .send()
+        .await
+        .unwrap();
 
     let page = assert_page(resp, 403, "a refused device login").await;
     assert!(page.contains("the person said no"), "{page}");
