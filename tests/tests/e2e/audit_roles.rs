@@ -44,7 +44,7 @@ async fn a_server_on_the_restricted_role_issues_and_prunes_but_the_role_cannot_c
     let ungranted: Vec<String> = sqlx::query_scalar(
         "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE n.nspname = 'public' AND c.relkind = 'r' \
-           AND c.relname NOT IN ('audit_events', 'audit_chain_head', 'audit_checkpoints', '_sqlx_migrations') \
+           AND c.relname NOT IN ('audit_events', 'audit_chain_head', 'audit_checkpoints', 'audit_time_marks', '_sqlx_migrations') \
            AND NOT (has_table_privilege($1, c.oid, 'SELECT') AND has_table_privilege($1, c.oid, 'INSERT') \
                 AND has_table_privilege($1, c.oid, 'UPDATE') AND has_table_privilege($1, c.oid, 'DELETE')) \
          ORDER BY 1",
@@ -69,6 +69,20 @@ async fn a_server_on_the_restricted_role_issues_and_prunes_but_the_role_cannot_c
         audit,
         [true, true, false, false, false],
         "SELECT, INSERT only"
+    );
+    // The per-minute chain marks are kept by a trigger of the owner's: the role only reads them.
+    let marks: Vec<bool> = sqlx::query_scalar(
+        "SELECT has_table_privilege($1, 'audit_time_marks', p) \
+         FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) AS p",
+    )
+    .bind(&role.name)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        marks,
+        [true, false, false, false, false],
+        "audit_time_marks: SELECT only"
     );
     conn.close().await.ok();
 
