@@ -3,17 +3,21 @@
 -- index inside that range instead of from the head. Kept by a statement trigger on every insert
 -- (SECURITY DEFINER: the server's role only reads it). Marks only ever widen: events a retention
 -- prune removes leave their minute's mark behind, still a true bound for what remains.
+-- The key carries both positions, so a window's bounds are an index-only scan (a week: 10,080
+-- entries).
 CREATE TABLE audit_time_marks (
-    minute    TIMESTAMP PRIMARY KEY,
+    minute    TIMESTAMP NOT NULL,
     first_seq BIGINT NOT NULL,
-    last_seq  BIGINT NOT NULL
+    last_seq  BIGINT NOT NULL,
+    PRIMARY KEY (minute) INCLUDE (first_seq, last_seq)
 );
 
 INSERT INTO audit_time_marks (minute, first_seq, last_seq)
 SELECT date_trunc('minute', occurred_at AT TIME ZONE 'UTC'), min(chain_seq), max(chain_seq)
   FROM audit_events
  WHERE chain_seq IS NOT NULL
- GROUP BY 1;
+ GROUP BY 1
+ ORDER BY 1;
 
 CREATE FUNCTION audit_time_marks_note() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
