@@ -217,7 +217,7 @@ pub async fn list(
 ) -> Result<Vec<AuditRow>, sqlx::Error> {
     let windowed = f.since.is_some() || f.until.is_some();
     let positions = if windowed {
-        match window_positions(&mut *conn, f, OffsetDateTime::now_utc()).await? {
+        match window_positions(&mut *conn, f, crate::clock::now()).await? {
             Some(None) => return Ok(Vec::new()),
             Some(bounds) => bounds,
             None => None,
