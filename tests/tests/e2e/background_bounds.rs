@@ -206,12 +206,7 @@ async fn a_request_whose_statement_is_cut_by_statement_timeout_gets_a_503_saying
     let resp = api.get("/v1/audit", &[("since", "24h".into())]).await;
     let status = resp.status();
     let retry_after = resp.headers().get("retry-after").cloned();
-    let request_id = resp
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .expect("the answer names its request")
-        .to_owned();
+    let request_id = vault_e2e::logs::request_id(&resp);
     let body = resp.text().await.unwrap();
     sqlx::raw_sql("ROLLBACK")
         .execute(&mut holder)
