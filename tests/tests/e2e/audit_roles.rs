@@ -57,28 +57,29 @@ async fn a_server_on_the_restricted_role_issues_and_prunes_but_the_role_cannot_c
         ungranted.is_empty(),
         "SERVER_ROLE_GRANTS misses tables: {ungranted:?}"
     );
-    let audit: Vec<bool> = sqlx::query_scalar(
-        "SELECT has_table_privilege($1, 'audit_events', p) \
-         FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) AS p",
-    )
-    .bind(&role.name)
-    .fetch_all(&mut conn)
-    .await
-    .unwrap();
+    // SELECT, INSERT, UPDATE, DELETE, TRUNCATE: which the role has on a table.
+    let privileges = |table: &'static str| {
+        sqlx::query_scalar::<_, bool>(
+            "SELECT has_table_privilege($1, $2::regclass, p) \
+             FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) AS p",
+        )
+        .bind(role.name.clone())
+        .bind(table)
+    };
+    let audit = privileges("audit_events")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(
         audit,
         [true, true, false, false, false],
         "SELECT, INSERT only"
     );
     // The per-minute chain marks are kept by a trigger of the owner's: the role only reads them.
-    let marks: Vec<bool> = sqlx::query_scalar(
-        "SELECT has_table_privilege($1, 'audit_time_marks', p) \
-         FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) AS p",
-    )
-    .bind(&role.name)
-    .fetch_all(&mut conn)
-    .await
-    .unwrap();
+    let marks = privileges("audit_time_marks")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(
         marks,
         [true, false, false, false, false],
