@@ -217,14 +217,16 @@ async fn main() -> Result<()> {
 /// What verification reads: the table and its chain position index.
 const VERIFY_SET: &[&str] = &["audit_events", "audit_events_chain_seq_key"];
 
-/// What the two `GET /v1/audit` queries read: the table, and the indexes their plans use (one
-/// principal: `(principal, chain_seq)`; one action over a day: the time index, or
-/// `(action, chain_seq)`).
+/// What the two `GET /v1/audit` queries read: the table, the indexes their plans use (one
+/// principal: `(principal, chain_seq)`; one action: `(action, chain_seq)`, or the time index),
+/// and the per-minute chain marks that bound a window.
 pub(crate) const QUERY_SET: &[&str] = &[
     "audit_events",
     "audit_events_principal_chain",
     "audit_events_action_chain",
     "audit_events_time",
+    "audit_time_marks",
+    "audit_time_marks_pkey",
 ];
 
 /// Reads `relations` once into the OS page cache, as a server that has been running holds what

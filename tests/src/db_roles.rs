@@ -12,7 +12,7 @@ pub const SERVER_ROLE_GRANTS: &str = "\
 GRANT SELECT, INSERT ON audit_events TO {role};
 GRANT USAGE ON SEQUENCE audit_events_seq_seq TO {role};
 GRANT SELECT, UPDATE ON audit_chain_head TO {role};
-GRANT SELECT ON audit_checkpoints TO {role};
+GRANT SELECT ON audit_checkpoints, audit_time_marks TO {role};
 GRANT EXECUTE ON FUNCTION audit_prune(timestamptz) TO {role};
 GRANT SELECT, INSERT, UPDATE, DELETE ON principals, login_sessions, pending_logins,
     authorization_codes, device_authorizations, refresh_tokens, signing_keys,

@@ -74,3 +74,12 @@ pub fn of_request(request_id: &str) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+/// The request id the server put on an answer (`x-request-id`), to find its log lines.
+pub fn request_id(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .expect("the answer names its request (x-request-id)")
+        .to_owned()
+}

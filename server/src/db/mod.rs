@@ -27,6 +27,10 @@ pub enum DbError {
     /// Postgres is down, refusing connections, or the pool timed out: answer 503.
     #[error("database unavailable: {0}")]
     Unavailable(sqlx::Error),
+    /// A statement ran past `statement_timeout` and Postgres cancelled it (SQLSTATE 57014):
+    /// the database is up but too slow for this request; answer 503 as well.
+    #[error("database statement cancelled by statement_timeout: {0}")]
+    TimedOut(sqlx::Error),
     #[error(transparent)]
     Other(sqlx::Error),
 }
@@ -39,6 +43,9 @@ impl From<sqlx::Error> for DbError {
             | sqlx::Error::PoolClosed
             | sqlx::Error::Tls(_)
             | sqlx::Error::WorkerCrashed => DbError::Unavailable(e),
+            sqlx::Error::Database(db) if db.code().as_deref() == Some(QUERY_CANCELED) => {
+                DbError::TimedOut(e)
+            }
             sqlx::Error::Database(db) if is_unavailable_code(db.code().as_deref()) => {
                 DbError::Unavailable(e)
             }
@@ -46,6 +53,9 @@ impl From<sqlx::Error> for DbError {
         }
     }
 }
+
+/// SQLSTATE `query_canceled`: what a statement cut by `statement_timeout` fails with.
+const QUERY_CANCELED: &str = "57014";
 
 /// SQLSTATE classes meaning "cannot serve now": connection exceptions (08), insufficient
 /// resources (53), operator intervention such as admin shutdown (57), and

@@ -73,6 +73,12 @@ impl From<crate::db::DbError> for ApiError {
                     "the team-vault database is unavailable; try again shortly".into(),
                 )
             }
+            crate::db::DbError::TimedOut(cause) => {
+                tracing::warn!(error = %cause, "database statement cut by statement_timeout");
+                ApiError::Unavailable(
+                    "the team-vault database took too long to answer; try again shortly".into(),
+                )
+            }
             crate::db::DbError::Other(cause) => ApiError::Internal(cause.into()),
         }
     }

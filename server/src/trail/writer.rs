@@ -150,6 +150,7 @@ async fn bounded_commit(
         Ok(Ok(())) => return Ok(()),
         Ok(Err(e)) => match DbError::from(e) {
             DbError::Unavailable(e) => Failed::Unavailable(format!("database unavailable: {e}")),
+            DbError::TimedOut(e) => Failed::Unavailable(format!("the commit timed out: {e}")),
             other => Failed::Refused(other),
         },
         Err(_) => Failed::Unavailable(format!(

@@ -44,7 +44,7 @@ async fn a_server_on_the_restricted_role_issues_and_prunes_but_the_role_cannot_c
     let ungranted: Vec<String> = sqlx::query_scalar(
         "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE n.nspname = 'public' AND c.relkind = 'r' \
-           AND c.relname NOT IN ('audit_events', 'audit_chain_head', 'audit_checkpoints', '_sqlx_migrations') \
+           AND c.relname NOT IN ('audit_events', 'audit_chain_head', 'audit_checkpoints', 'audit_time_marks', '_sqlx_migrations') \
            AND NOT (has_table_privilege($1, c.oid, 'SELECT') AND has_table_privilege($1, c.oid, 'INSERT') \
                 AND has_table_privilege($1, c.oid, 'UPDATE') AND has_table_privilege($1, c.oid, 'DELETE')) \
          ORDER BY 1",
@@ -57,18 +57,33 @@ async fn a_server_on_the_restricted_role_issues_and_prunes_but_the_role_cannot_c
         ungranted.is_empty(),
         "SERVER_ROLE_GRANTS misses tables: {ungranted:?}"
     );
-    let audit: Vec<bool> = sqlx::query_scalar(
-        "SELECT has_table_privilege($1, 'audit_events', p) \
-         FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) AS p",
-    )
-    .bind(&role.name)
-    .fetch_all(&mut conn)
-    .await
-    .unwrap();
+    // SELECT, INSERT, UPDATE, DELETE, TRUNCATE: which the role has on a table.
+    let privileges = |table: &'static str| {
+        sqlx::query_scalar::<_, bool>(
+            "SELECT has_table_privilege($1, $2::regclass, p) \
+             FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) AS p",
+        )
+        .bind(role.name.clone())
+        .bind(table)
+    };
+    let audit = privileges("audit_events")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(
         audit,
         [true, true, false, false, false],
         "SELECT, INSERT only"
+    );
+    // The per-minute chain marks are kept by a trigger of the owner's: the role only reads them.
+    let marks = privileges("audit_time_marks")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        marks,
+        [true, false, false, false, false],
+        "audit_time_marks: SELECT only"
     );
     conn.close().await.ok();
 

@@ -81,12 +81,7 @@ async fn credentials_are_withheld_when_the_audit_write_fails() {
             &serde_json::json!({"profile": "dev"}),
         )
         .await;
-    let request_id = resp
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .expect("the answer names its request")
-        .to_owned();
+    let request_id = vault_e2e::logs::request_id(&resp);
 
     assert_503_without_credentials(resp, "POST /v1/credentials with a failing audit write").await;
     // The refusal is the audit write's: the server logged Postgres's reason for this request,

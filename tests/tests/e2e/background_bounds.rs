@@ -182,3 +182,47 @@ async fn chain_verification_and_a_retention_prune_outlast_the_pools_statement_ti
     assert_eq!(bound, REQUEST_STATEMENT_BOUND);
     pool.close().await;
 }
+
+/// A statement Postgres cancels at `statement_timeout` (SQLSTATE 57014) is the database being too
+/// slow, not down: a 503 that says so, with Retry-After, and a log line naming the timeout.
+#[tokio::test]
+async fn a_request_whose_statement_is_cut_by_statement_timeout_gets_a_503_saying_the_database_was_too_slow(
+) {
+    use sqlx::Connection;
+    let app = TestApp::builder()
+        .extra_toml("[database]\nstatement_timeout = \"1s\"\n")
+        .spawn()
+        .await;
+    let api = app.admin_audit_api().await;
+    // Another session holds the per-minute marks a windowed listing reads: its SELECT waits on
+    // the lock until Postgres cancels it.
+    let mut holder = sqlx::PgConnection::connect(&app.database.url)
+        .await
+        .unwrap();
+    sqlx::raw_sql("BEGIN; LOCK TABLE audit_time_marks IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let resp = api.get("/v1/audit", &[("since", "24h".into())]).await;
+    let status = resp.status();
+    let retry_after = resp.headers().get("retry-after").cloned();
+    let request_id = vault_e2e::logs::request_id(&resp);
+    let body = resp.text().await.unwrap();
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    assert_eq!(status, 503, "{body}");
+    assert!(retry_after.is_some(), "a 503 without Retry-After: {body}");
+    let err: vault_api::ErrorBody = serde_json::from_str(&body).unwrap();
+    assert!(err.message.contains("took too long"), "{body}");
+    let lines = vault_e2e::logs::of_request(&request_id);
+    assert!(
+        lines.iter().any(|l| l.contains("statement_timeout")),
+        "the log of request {request_id} does not name the statement timeout:\n{}",
+        lines.join("\n")
+    );
+    // With the lock gone, the same listing is served.
+    let resp = api.get("/v1/audit", &[("since", "24h".into())]).await;
+    assert_eq!(resp.status(), 200);
+}

@@ -256,7 +256,7 @@ async fn an_event_postgres_refuses_fails_only_its_own_request_and_not_the_batch_
                     ("subject_token_type", TOKEN_TYPE_JWT),
                 ])
                 .await;
-            let request_id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+            let request_id = vault_e2e::logs::request_id(&resp);
             (resp.status().as_u16(), request_id)
         })
     };
