@@ -3,7 +3,8 @@
 //
 // A real, certified OpenID provider (panva's oidc-provider, pinned in package.json) with a
 // deliberately permissive setup: any password logs in, a handful of fixed users carry groups,
-// and consent is skipped. See docs/CONTRACT.md ("Development OpenID provider").
+// and consent is skipped. A test-only POST /admin/users/:login (loopback only) changes a user's
+// groups or disables them at run time. See docs/CONTRACT.md ("Development OpenID provider").
 //
 //   node tests/idp/server.js [--port N] [--client-id ID] [--client-secret SECRET]
 //                            [--ttl-id-token SECONDS] [--ttl-access-token SECONDS] ...
@@ -104,28 +105,87 @@ const TTL_DEFAULTS = {
   Session: 14 * 24 * 3600,
 };
 
-// The fixed test users. Any other login exists too, with no groups.
-const GROUPS = {
-  alice: ['dev'],
-  bob: ['dev', 'ops'],
-  admin: ['admins'],
-};
+// The fixed test users. Any other login exists too, with no groups. `eve` claims alice's address
+// without having verified it; `zoe` logs in as `zoe` and is called Zoë (an accented email).
+// Tests change groups and disable people at run time through POST /admin/users/:login.
+const USERS = new Map(Object.entries({
+  alice: { groups: ['dev'] },
+  bob: { groups: ['dev', 'ops'] },
+  admin: { groups: ['admins'] },
+  eve: { groups: ['dev'], email: 'alice@example.com', email_verified: false },
+  zoe: { groups: ['dev'], email: 'zoë@example.com', name: 'Zoë' },
+}));
 
 function account(login) {
+  const user = USERS.get(login) ?? {};
+  if (user.disabled) return undefined;
   return {
     accountId: login,
     // oidc-provider filters these by the granted scopes/claims.
     async claims() {
       return {
         sub: login,
-        email: `${login}@example.com`,
-        email_verified: true,
-        name: login,
+        email: user.email ?? `${login}@example.com`,
+        email_verified: user.email_verified ?? true,
+        name: user.name ?? login,
         preferred_username: login,
-        groups: GROUPS[login] ?? [],
+        groups: user.groups ?? [],
       };
     },
   };
+}
+
+// Test-only admin endpoint, on loopback only: `POST /admin/users/:login` with a JSON object of
+// `groups` (list of strings) and/or `disabled` (boolean) changes that user from now on (a disabled
+// user is unknown to token refreshes and userinfo). Answers 200 with the user as it now is.
+const ADMIN_RE = /^\/admin\/users\/([A-Za-z0-9._@-]{1,64})$/;
+const ADMIN_MAX_BODY = 4096;
+function isLoopback(address) {
+  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
+}
+function admin(req, res) {
+  const reply = (status, body) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(`${JSON.stringify(body)}\n`);
+  };
+  const m = ADMIN_RE.exec(new URL(req.url, 'http://x').pathname);
+  if (!isLoopback(req.socket.remoteAddress)) return reply(403, { error: 'loopback only' });
+  if (req.method !== 'POST' || !m) return reply(404, { error: 'POST /admin/users/:login' });
+  const chunks = [];
+  let size = 0;
+  req.on('data', (chunk) => {
+    size += chunk.length;
+    if (size > ADMIN_MAX_BODY) {
+      reply(413, { error: 'body too large' });
+      req.destroy();
+    } else {
+      chunks.push(chunk);
+    }
+  });
+  req.on('end', () => {
+    if (size > ADMIN_MAX_BODY) return undefined;
+    let change;
+    try {
+      change = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      return reply(400, { error: 'body is not JSON' });
+    }
+    const user = { ...(USERS.get(m[1]) ?? {}) };
+    if (change.groups !== undefined) {
+      if (!Array.isArray(change.groups) || !change.groups.every((g) => typeof g === 'string')) {
+        return reply(400, { error: 'groups: a list of strings' });
+      }
+      user.groups = change.groups;
+    }
+    if (change.disabled !== undefined) {
+      if (typeof change.disabled !== 'boolean') return reply(400, { error: 'disabled: a boolean' });
+      user.disabled = change.disabled;
+    }
+    USERS.set(m[1], user);
+    console.error(`dev IdP admin: ${m[1]} is now ${JSON.stringify(user)}`);
+    return reply(200, { login: m[1], ...user });
+  });
+  return undefined;
 }
 
 // Redirect URIs the client may use: the server's callback on a loopback address, on any port, so
@@ -142,7 +202,7 @@ let callback = (_req, res) => {
   res.writeHead(503, { 'content-type': 'text/plain' });
   res.end('starting\n');
 };
-const server = http.createServer((req, res) => callback(req, res));
+const server = http.createServer((req, res) => (req.url.startsWith('/admin/') ? admin(req, res) : callback(req, res)));
 server.on('error', (err) => {
   console.error(`dev IdP: ${err.message}`);
   process.exit(1);
@@ -172,6 +232,11 @@ const provider = new Provider(issuer, {
     groups: ['groups'],
   },
   scopes: ['openid', 'offline_access', 'email', 'profile', 'groups'],
+  // Refresh tokens for `offline_access` (the server asks for it, to re-read groups later), as
+  // oidc-provider's default does; written out so the choice is visible.
+  async issueRefreshToken(_ctx, client, code) {
+    return client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access');
+  },
   // Put the scope claims (email, groups) into the ID token too, as many real IdPs do.
   conformIdTokenClaims: false,
   pkce: { required: () => true },

@@ -1,0 +1,40 @@
+//! The dev IdP's test-only admin endpoint (`POST /admin/users/:login`, loopback only): change a
+//! person's groups or disable them while their login lives on. Tests use logins of their own
+//! (e.g. `m-<random>`), so parallel tests sharing the IdP never see each other's changes.
+
+use crate::app::http_client;
+
+/// A login nobody else uses, for a test that changes its user at the IdP.
+pub fn unique_login(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}",
+        crate::oauth::random_b64(6)
+            .to_lowercase()
+            .replace(['-', '_'], "x")
+    )
+}
+
+async fn change(issuer: &str, login: &str, body: serde_json::Value) {
+    let resp = http_client()
+        .post(format!("{issuer}/admin/users/{login}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST /admin/users/{login} at the dev IdP: {e}"));
+    let status = resp.status();
+    let text = resp.text().await.unwrap_or_default();
+    assert_eq!(
+        status, 200,
+        "the dev IdP's admin endpoint answered {status}: {text}"
+    );
+}
+
+/// From now on the IdP says `login` is in exactly `groups`.
+pub async fn set_groups(issuer: &str, login: &str, groups: &[&str]) {
+    change(issuer, login, serde_json::json!({ "groups": groups })).await;
+}
+
+/// From now on the IdP no longer knows `login` (refreshes and userinfo fail).
+pub async fn disable(issuer: &str, login: &str) {
+    change(issuer, login, serde_json::json!({ "disabled": true })).await;
+}
