@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use openidconnect::{
     core::{
-        CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreIdToken,
+        CoreAuthPrompt, CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreIdToken,
         CoreProviderMetadata, CoreTokenResponse,
     },
     AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, IssuerUrl,
@@ -226,8 +226,12 @@ impl Upstream {
         for scope in self.config.scopes.iter().filter(|s| *s != "openid") {
             request = request.add_scope(Scope::new(scope.clone()));
         }
-        if offline && !self.config.scopes.iter().any(|s| s == "offline_access") {
-            request = request.add_scope(Scope::new("offline_access".into()));
+        if offline {
+            if !self.config.scopes.iter().any(|s| s == "offline_access") {
+                request = request.add_scope(Scope::new("offline_access".into()));
+            }
+            // OIDC Core 11: a request for offline access carries prompt=consent.
+            request = request.add_prompt(CoreAuthPrompt::Consent);
         }
         let (url, state, nonce) = request.url();
         Ok(Started {

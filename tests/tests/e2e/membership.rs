@@ -2,8 +2,9 @@
 //! older than `membership_ttl`, a person the IdP no longer knows loses the login there, and no
 //! login outlives `login_max_age`. Each test changes a user of its own at the dev IdP.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use vault_e2e::idp::OwnIdp;
 use vault_e2e::idp_admin::{disable, set_groups, unique_login};
 use vault_e2e::TestApp;
 
@@ -41,8 +42,9 @@ async fn a_person_removed_from_admins_loses_that_access_at_the_next_refresh_afte
         serde_json::json!(["admins"])
     );
     assert_eq!(rows[0]["details"]["new_groups"], serde_json::json!(["dev"]));
-    let groups: Vec<String> = sqlx::query_scalar(
-        "SELECT s.groups FROM login_sessions s JOIN principals p ON p.id = s.principal_id
+    let (groups, sealed): (Vec<String>, Option<String>) = sqlx::query_as(
+        "SELECT s.groups, s.upstream_refresh_sealed
+         FROM login_sessions s JOIN principals p ON p.id = s.principal_id
          WHERE p.subject = $1",
     )
     .bind(&login)
@@ -50,6 +52,50 @@ async fn a_person_removed_from_admins_loses_that_access_at_the_next_refresh_afte
     .await
     .expect("the login's session");
     assert_eq!(groups, ["dev"]);
+    // The groups were re-read with the IdP's refresh token, kept sealed, not in plain text.
+    let sealed = sealed.expect("the IdP's refresh token is kept");
+    assert!(sealed.starts_with("v1:"), "not sealed: {sealed}");
+}
+
+#[tokio::test]
+async fn an_unreachable_idp_leaves_the_groups_for_twice_membership_ttl_then_refreshes_are_refused()
+{
+    let mut idp = OwnIdp::start().await;
+    let app = TestApp::builder()
+        .idp_issuer(&idp.issuer)
+        .oidc_toml("membership_ttl = \"2s\"")
+        .spawn()
+        .await;
+    let oauth = app.oauth();
+    let tokens = oauth.login("alice").await;
+    // The groups were read no later than now.
+    let read = Instant::now();
+    idp.stop().await;
+
+    wait_until(read + Duration::from_millis(2300)).await;
+    let stale = oauth.refresh_ok(&tokens.refresh_token).await;
+    let rows = app.audit_rows_for("membership_stale").await;
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(rows[0]["outcome"], "failure");
+
+    wait_until(read + Duration::from_millis(4300)).await;
+    let resp = oauth.refresh(&stale.refresh_token).await;
+    assert_eq!(resp.status(), 503);
+    let body: serde_json::Value = resp.json().await.expect("a JSON error");
+    assert_eq!(body["error"], "temporarily_unavailable", "{body}");
+    assert_eq!(app.audit_rows_for("membership_unverified").await.len(), 1);
+
+    // Nothing was consumed: the refused refresh token is still unused, to try again later.
+    let unused: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM refresh_tokens WHERE used_at IS NULL")
+            .fetch_one(&app.db)
+            .await
+            .expect("counting refresh tokens");
+    assert_eq!(unused, 1);
+}
+
+async fn wait_until(at: Instant) {
+    tokio::time::sleep(at.saturating_duration_since(Instant::now())).await;
 }
 
 #[tokio::test]
