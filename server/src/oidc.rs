@@ -7,7 +7,11 @@
 //! with the master key, so a login's groups can be read again later ([`Upstream::reread`]).
 
 mod claims;
+mod error;
 mod userinfo;
+
+use error::error_chain;
+pub use error::UpstreamError;
 
 use std::time::{Duration, Instant};
 
@@ -70,29 +74,6 @@ pub struct Started {
     pub state: String,
     pub verifier: String,
     pub nonce: String,
-}
-
-/// Failures talking to the IdP or checking what it said.
-#[derive(Debug, thiserror::Error)]
-pub enum UpstreamError {
-    #[error("the identity provider is unreachable right now; try again in a minute ({0})")]
-    Unreachable(String),
-    #[error("the identity provider's answer was refused: {0}")]
-    Rejected(String),
-    /// The IdP vouched for someone this server will not log in (`code` names why, for the audit).
-    #[error("{reason}")]
-    Refused {
-        code: &'static str,
-        /// The ID token's subject (not a secret), for the audit trail.
-        subject: String,
-        reason: String,
-    },
-    /// The IdP no longer accepts the login (a disabled or removed person, a revoked grant).
-    #[error("{0}")]
-    Gone(String),
-    /// Nothing is left to ask the IdP with (no refresh token, the access token expired).
-    #[error("{0}")]
-    NoTokens(String),
 }
 
 /// A discovered client: authorization endpoint set, token and userinfo endpoints as discovered.
@@ -497,15 +478,4 @@ fn token_error<RE: std::error::Error + 'static>(
         }
         _ => UpstreamError::Rejected(error_chain(&e)),
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }

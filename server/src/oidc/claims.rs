@@ -5,7 +5,7 @@
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use serde_json::{Map, Value};
 
-use super::UpstreamError;
+use super::error::UpstreamError;
 
 /// The longest display name kept (longer is refused: no real email or username is).
 const MAX_DISPLAY: usize = 256;

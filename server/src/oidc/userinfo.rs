@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::UpstreamError;
+use super::error::{error_chain, UpstreamError};
 
 /// The largest userinfo answer read.
 const MAX_BODY: usize = 64 * 1024;
@@ -21,7 +21,7 @@ pub(super) async fn fetch(
         .header("accept", "application/json")
         .send()
         .await
-        .map_err(|e| UpstreamError::Unreachable(format!("userinfo: {}", super::error_chain(&e))))?;
+        .map_err(|e| UpstreamError::Unreachable(format!("userinfo: {}", error_chain(&e))))?;
     let status = response.status();
     if status == 401 || status == 403 {
         return Err(UpstreamError::Gone(format!(
@@ -37,7 +37,7 @@ pub(super) async fn fetch(
     while let Some(chunk) = response
         .chunk()
         .await
-        .map_err(|e| UpstreamError::Unreachable(format!("userinfo: {}", super::error_chain(&e))))?
+        .map_err(|e| UpstreamError::Unreachable(format!("userinfo: {}", error_chain(&e))))?
     {
         if body.len() + chunk.len() > MAX_BODY {
             return Err(UpstreamError::Rejected(format!(
