@@ -76,8 +76,9 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 // A fresh signing key per run: tests never need a stable one, and this avoids oidc-provider's
 // built-in development key (and its warning). RS256, the algorithm relying parties accept by
 // default. Generated in the background while the module loads and the port is bound.
-const signingKey = promisify(crypto.generateKeyPair)('rsa', { modulusLength: 2048 })
+const newSigningKey = () => promisify(crypto.generateKeyPair)('rsa', { modulusLength: 2048 })
   .then(({ privateKey }) => ({ ...privateKey.export({ format: 'jwk' }), kid: crypto.randomUUID(), use: 'sig', alg: 'RS256' }));
+const signingKey = newSigningKey();
 
 // oidc-provider prints notices with console.info (stdout): keep stdout for the ISSUER line. Its
 // warnings about what a development setup does on purpose (in-memory storage, the built-in login
@@ -135,11 +136,14 @@ function account(login) {
   };
 }
 
-// Test-only admin endpoint, on loopback only: `POST /admin/users/:login` with a JSON object of
+// Test-only admin endpoints, on loopback only. `POST /admin/rotate-keys` signs with a new key from
+// now on (the old one is no longer published). `POST /admin/users/:login` with a JSON object of
 // `groups` (list of strings) and/or `disabled` (boolean) changes that user from now on (a disabled
 // user is unknown to token refreshes and userinfo). Answers 200 with the user as it now is.
 const ADMIN_RE = /^\/admin\/users\/([A-Za-z0-9._@-]{1,64})$/;
 const ADMIN_MAX_BODY = 4096;
+// Set once the provider exists: POST /admin/rotate-keys replaces it with one signing with a new key.
+let rotateKeys = async () => { throw new Error('starting'); };
 function isLoopback(address) {
   return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
 }
@@ -150,6 +154,10 @@ function admin(req, res) {
   };
   const m = ADMIN_RE.exec(new URL(req.url, 'http://x').pathname);
   if (!isLoopback(req.socket.remoteAddress)) return reply(403, { error: 'loopback only' });
+  if (req.method === 'POST' && req.url === '/admin/rotate-keys') {
+    rotateKeys().then((kid) => reply(200, { kid }), (err) => reply(500, { error: err.message }));
+    return undefined;
+  }
   if (req.method !== 'POST' || !m) return reply(404, { error: 'POST /admin/users/:login' });
   const chunks = [];
   let size = 0;
@@ -210,74 +218,85 @@ server.on('error', (err) => {
 await new Promise((resolve) => server.listen(port, args.bind, resolve));
 const issuer = `http://127.0.0.1:${server.address().port}`;
 
-const provider = new Provider(issuer, {
-  clients: [{
-    client_id: args['client-id'],
-    client_secret: args['client-secret'],
-    grant_types: ['authorization_code', 'refresh_token'],
-    response_types: ['code'],
-    // oidc-provider accepts both client_secret_basic and client_secret_post for a client
-    // registered with either of them (the Rust openidconnect crate uses basic by default).
-    token_endpoint_auth_method: 'client_secret_basic',
-    // Placeholder: the real check is the redirectUriAllowed override below.
-    redirect_uris: ['http://127.0.0.1:8080/oauth/callback'],
-  }],
-  async findAccount(_ctx, id) {
-    return account(id);
-  },
-  claims: {
-    openid: ['sub'],
-    email: ['email', 'email_verified'],
-    profile: ['name', 'preferred_username'],
-    groups: ['groups'],
-  },
-  scopes: ['openid', 'offline_access', 'email', 'profile', 'groups'],
-  // Refresh tokens for `offline_access` (the server asks for it, to re-read groups later), as
-  // oidc-provider's default does; written out so the choice is visible.
-  async issueRefreshToken(_ctx, client, code) {
-    return client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access');
-  },
-  // Put the scope claims (email, groups) into the ID token too, as many real IdPs do.
-  conformIdTokenClaims: false,
-  pkce: { required: () => true },
-  // No consent screen: grant whatever OIDC scopes and claims the client asked for.
-  async loadExistingGrant(ctx) {
-    const grantId = ctx.oidc.result?.consent?.grantId
-      || ctx.oidc.session.grantIdFor(ctx.oidc.client.clientId);
-    const grant = grantId
-      ? await ctx.oidc.provider.Grant.find(grantId)
-      : new ctx.oidc.provider.Grant({
-        clientId: ctx.oidc.client.clientId,
-        accountId: ctx.oidc.account.accountId,
-      });
-    if (!grant) return undefined;
-    grant.addOIDCScope([...ctx.oidc.requestParamOIDCScopes].join(' '));
-    const claims = [...ctx.oidc.requestParamClaims];
-    if (claims.length) grant.addOIDCClaims(claims);
-    await grant.save();
-    return grant;
-  },
-  cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
-  jwks: { keys: [await signingKey] },
-  ttl: { ...TTL_DEFAULTS, ...ttl },
-  // The built-in development login form (any password) is what tests and autologin.js fill in.
-  features: { devInteractions: { enabled: true } },
-  renderError(ctx, out) {
-    ctx.type = 'json';
-    ctx.body = out;
-  },
-});
+// The provider, made again with a new signing key by POST /admin/rotate-keys (which also forgets
+// its in-memory sessions and grants: a test of key rotation logs in afresh).
+function makeProvider(key) {
+  const provider = new Provider(issuer, {
+    clients: [{
+      client_id: args['client-id'],
+      client_secret: args['client-secret'],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      // oidc-provider accepts both client_secret_basic and client_secret_post for a client
+      // registered with either of them (the Rust openidconnect crate uses basic by default).
+      token_endpoint_auth_method: 'client_secret_basic',
+      // Placeholder: the real check is the redirectUriAllowed override below.
+      redirect_uris: ['http://127.0.0.1:8080/oauth/callback'],
+    }],
+    async findAccount(_ctx, id) {
+      return account(id);
+    },
+    claims: {
+      openid: ['sub'],
+      email: ['email', 'email_verified'],
+      profile: ['name', 'preferred_username'],
+      groups: ['groups'],
+    },
+    scopes: ['openid', 'offline_access', 'email', 'profile', 'groups'],
+    // Refresh tokens for `offline_access` (the server asks for it, to re-read groups later), as
+    // oidc-provider's default does; written out so the choice is visible.
+    async issueRefreshToken(_ctx, client, code) {
+      return client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access');
+    },
+    // Put the scope claims (email, groups) into the ID token too, as many real IdPs do.
+    conformIdTokenClaims: false,
+    pkce: { required: () => true },
+    // No consent screen: grant whatever OIDC scopes and claims the client asked for.
+    async loadExistingGrant(ctx) {
+      const grantId = ctx.oidc.result?.consent?.grantId
+        || ctx.oidc.session.grantIdFor(ctx.oidc.client.clientId);
+      const grant = grantId
+        ? await ctx.oidc.provider.Grant.find(grantId)
+        : new ctx.oidc.provider.Grant({
+          clientId: ctx.oidc.client.clientId,
+          accountId: ctx.oidc.account.accountId,
+        });
+      if (!grant) return undefined;
+      grant.addOIDCScope([...ctx.oidc.requestParamOIDCScopes].join(' '));
+      const claims = [...ctx.oidc.requestParamClaims];
+      if (claims.length) grant.addOIDCClaims(claims);
+      await grant.save();
+      return grant;
+    },
+    cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
+    jwks: { keys: [key] },
+    ttl: { ...TTL_DEFAULTS, ...ttl },
+    // The built-in development login form (any password) is what tests and autologin.js fill in.
+    features: { devInteractions: { enabled: true } },
+    renderError(ctx, out) {
+      ctx.type = 'json';
+      ctx.body = out;
+    },
+  });
 
-// Accept any loopback port for the server's callback (RFC 8252 style). oidc-provider only relaxes
-// the port for `application_type: native` clients, and native clients always get a consent
-// prompt, so the check is overridden on this provider's Client model instead.
-provider.Client.prototype.redirectUriAllowed = function redirectUriAllowed(value) {
-  return this.redirectUris.includes(value) || loopbackCallback(value);
+  // Accept any loopback port for the server's callback (RFC 8252 style). oidc-provider only relaxes
+  // the port for `application_type: native` clients, and native clients always get a consent
+  // prompt, so the check is overridden on this provider's Client model instead.
+  provider.Client.prototype.redirectUriAllowed = function redirectUriAllowed(value) {
+    return this.redirectUris.includes(value) || loopbackCallback(value);
+  };
+
+  provider.on('server_error', (_ctx, err) => console.error('dev IdP server_error:', err));
+  return provider;
+}
+
+callback = makeProvider(await signingKey).callback();
+rotateKeys = async () => {
+  const key = await newSigningKey();
+  callback = makeProvider(key).callback();
+  console.error(`dev IdP admin: signing with a new key ${key.kid}`);
+  return key.kid;
 };
-
-provider.on('server_error', (_ctx, err) => console.error('dev IdP server_error:', err));
-
-callback = provider.callback();
 process.stdout.write(`ISSUER=${issuer}\n`);
 console.error(`dev IdP listening: issuer ${issuer}, client ${args['client-id']}`);
 

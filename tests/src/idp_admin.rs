@@ -1,5 +1,6 @@
-//! The dev IdP's test-only admin endpoint (`POST /admin/users/:login`, loopback only): change a
-//! person's groups or disable them while their login lives on. Tests use logins of their own
+//! The dev IdP's test-only admin endpoints (loopback only): `POST /admin/users/:login` changes a
+//! person's groups or disables them while their login lives on; `POST /admin/rotate-keys` makes
+//! it sign with a new key (use an `OwnIdp` for that). Tests use logins of their own
 //! (e.g. `m-<random>`), so parallel tests sharing the IdP never see each other's changes.
 
 use crate::app::http_client;
@@ -37,4 +38,20 @@ pub async fn set_groups(issuer: &str, login: &str, groups: &[&str]) {
 /// From now on the IdP no longer knows `login` (refreshes and userinfo fail).
 pub async fn disable(issuer: &str, login: &str) {
     change(issuer, login, serde_json::json!({ "disabled": true })).await;
+}
+
+/// The IdP signs with a new key from now on (and forgets its sessions); returns the new `kid`.
+pub async fn rotate_keys(issuer: &str) -> String {
+    let resp = http_client()
+        .post(format!("{issuer}/admin/rotate-keys"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST /admin/rotate-keys at the dev IdP: {e}"));
+    let status = resp.status();
+    let body: serde_json::Value = resp.json().await.unwrap_or_default();
+    assert_eq!(
+        status, 200,
+        "the dev IdP's key rotation answered {status}: {body}"
+    );
+    body["kid"].as_str().unwrap_or_default().to_owned()
 }

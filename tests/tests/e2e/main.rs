@@ -42,3 +42,4 @@ mod refusal_audit;
 mod session_cache;
 mod shutdown;
 mod tokens;
+mod upstream_keys;
