@@ -137,11 +137,14 @@ function account(login) {
 }
 
 // Test-only admin endpoints, on loopback only. `POST /admin/rotate-keys` signs with a new key from
-// now on (the old one is no longer published). `POST /admin/users/:login` with a JSON object of
+// now on (the old one is no longer published). `POST /admin/userinfo-lies` makes userinfo answer
+// for another person (`sub` mallory) from now on. `POST /admin/users/:login` with a JSON object of
 // `groups` (list of strings) and/or `disabled` (boolean) changes that user from now on (a disabled
 // user is unknown to token refreshes and userinfo). Answers 200 with the user as it now is.
 const ADMIN_RE = /^\/admin\/users\/([A-Za-z0-9._@-]{1,64})$/;
 const ADMIN_MAX_BODY = 4096;
+// Set by POST /admin/userinfo-lies: what userinfo (GET /me) answers instead of the truth.
+let userinfoLie;
 // Set once the provider exists: POST /admin/rotate-keys replaces it with one signing with a new key.
 let rotateKeys = async () => { throw new Error('starting'); };
 function isLoopback(address) {
@@ -154,6 +157,11 @@ function admin(req, res) {
   };
   const m = ADMIN_RE.exec(new URL(req.url, 'http://x').pathname);
   if (!isLoopback(req.socket.remoteAddress)) return reply(403, { error: 'loopback only' });
+  if (req.method === 'POST' && req.url === '/admin/userinfo-lies') {
+    // From now on userinfo answers for someone else: a relying party must notice the other `sub`.
+    userinfoLie = { sub: 'mallory', email: 'mallory@example.com', email_verified: true, groups: ['admins'] };
+    return reply(200, userinfoLie);
+  }
   if (req.method === 'POST' && req.url === '/admin/rotate-keys') {
     rotateKeys().then((kid) => reply(200, { kid }), (err) => reply(500, { error: err.message }));
     return undefined;
@@ -210,7 +218,15 @@ let callback = (_req, res) => {
   res.writeHead(503, { 'content-type': 'text/plain' });
   res.end('starting\n');
 };
-const server = http.createServer((req, res) => (req.url.startsWith('/admin/') ? admin(req, res) : callback(req, res)));
+function route(req, res) {
+  if (req.url.startsWith('/admin/')) return admin(req, res);
+  if (userinfoLie && req.url.split('?')[0] === '/me') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    return res.end(JSON.stringify(userinfoLie));
+  }
+  return callback(req, res);
+}
+const server = http.createServer(route);
 server.on('error', (err) => {
   console.error(`dev IdP: ${err.message}`);
   process.exit(1);

@@ -55,3 +55,17 @@ pub async fn rotate_keys(issuer: &str) -> String {
     );
     body["kid"].as_str().unwrap_or_default().to_owned()
 }
+
+/// From now on the IdP's userinfo answers for someone else (`sub` mallory); use an `OwnIdp`.
+pub async fn make_userinfo_lie(issuer: &str) {
+    let resp = http_client()
+        .post(format!("{issuer}/admin/userinfo-lies"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST /admin/userinfo-lies at the dev IdP: {e}"));
+    assert_eq!(
+        resp.status(),
+        200,
+        "the dev IdP refused to make userinfo lie"
+    );
+}
