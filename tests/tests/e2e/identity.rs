@@ -102,3 +102,32 @@ async fn a_login_whose_email_is_unverified_is_refused_with_the_reason_and_audite
         .expect("counting principals");
     assert_eq!(principals, 0, "eve became a principal");
 }
+
+#[tokio::test]
+async fn a_device_login_whose_email_is_unverified_shows_a_page_saying_why() {
+    let app = TestApp::spawn().await;
+    let resp = app
+        .http
+        .post(app.endpoint("/oauth/device"))
+        .form(&[("client_id", vault_api::CLI_CLIENT_ID)])
+        .send()
+        .await
+        .expect("POST /oauth/device");
+    assert_eq!(resp.status(), 200);
+    let device: vault_api::DeviceAuthorizationResponse =
+        resp.json().await.expect("device response");
+    // autologin.js fails on the callback's refusal and shows the page's status and text.
+    let refused = autologin("eve", &device.verification_uri_complete, &[])
+        .await
+        .expect_err("eve's device login was approved");
+    let refused = format!("{refused:#}");
+    assert!(refused.contains("403"), "{refused}");
+    assert!(
+        refused.contains("email address is not verified"),
+        "the page does not say why: {refused}"
+    );
+    let rows = app.audit_rows_for("login_refused").await;
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(rows[0]["details"]["code"], "email_unverified");
+    assert_eq!(rows[0]["details"]["flow"], "device");
+}
