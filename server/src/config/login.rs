@@ -100,3 +100,42 @@ mod tests {
         assert!(!allowed("ftp://idp.internal", true));
     }
 }
+
+#[cfg(test)]
+mod file_tests {
+    use std::time::Duration;
+
+    use crate::config::Config;
+
+    fn with_oidc(issuer: &str, extra: &str) -> String {
+        format!(
+            "database_url = \"postgres://localhost/vault\"\n\
+             [oidc]\nissuer = \"{issuer}\"\nclient_id = \"c\"\nclient_secret = \"s\"\n{extra}\n\
+             [aws]\nregion = \"us-east-1\"\n"
+        )
+    }
+
+    #[test]
+    fn membership_ttl_and_login_max_age_default_to_an_hour_and_30_days() {
+        let c = Config::from_toml(&with_oidc("http://127.0.0.1:4010", "")).unwrap();
+        assert_eq!(c.oidc.login.membership_ttl, Duration::from_secs(3600));
+        assert_eq!(c.oidc.login.login_max_age, Duration::from_secs(30 * 86400));
+        assert_eq!(c.oidc.login.display_claim, None);
+    }
+
+    #[test]
+    fn a_plain_http_issuer_off_loopback_is_refused_unless_explicitly_allowed() {
+        let e = Config::from_toml(&with_oidc("http://idp.example.com", ""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("oidc.issuer") && e.contains("allow_insecure_http"),
+            "{e}"
+        );
+        let c = Config::from_toml(&with_oidc(
+            "http://idp.example.com",
+            "allow_insecure_http = true",
+        ));
+        assert!(c.is_ok(), "{:?}", c.err().map(|e| e.to_string()));
+    }
+}
