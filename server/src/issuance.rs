@@ -111,7 +111,7 @@ fn assume_request(caller: &Caller, meta: &RequestMeta, grant: &Grant<'_>) -> Ass
     let mut tags = vec![
         (
             "vault-principal".to_owned(),
-            sts::session_name(&caller.principal.display),
+            sts::session_name(&caller.principal.display, caller.principal.id),
         ),
         (
             "vault-principal-kind".to_owned(),
@@ -122,9 +122,9 @@ fn assume_request(caller: &Caller, meta: &RequestMeta, grant: &Grant<'_>) -> Ass
     let name = match &caller.ci {
         Some((_, claims)) => {
             tags.extend(ci::naming::tags(claims));
-            ci::naming::session_name(&caller.principal.display, claims)
+            ci::naming::session_name(&caller.principal.display, claims, caller.principal.id)
         }
-        None => sts::session_name(&caller.principal.display),
+        None => sts::session_name(&caller.principal.display, caller.principal.id),
     };
     AssumeRequest {
         role_arn: grant.profile.role_arn.clone(),

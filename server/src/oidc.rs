@@ -1,39 +1,71 @@
 //! The upstream OpenID provider: we are its confidential relying party (code flow, PKCE S256,
-//! state and nonce). Discovery is lazy and cached, so the server starts even while the IdP is down.
+//! state and nonce). Discovery is lazy and cached, so the server starts even while the IdP is down;
+//! an ID token signed with a key the cached document does not list makes the document (and its
+//! keys) be fetched again, at most once per [`KEY_REFETCH_INTERVAL`].
+//!
+//! What the IdP hands back besides the identity (its refresh and access tokens) is kept sealed
+//! with the master key, so a login's groups can be read again later ([`Upstream::reread`]).
 
-use std::{
-    collections::HashMap,
-    time::{Duration, Instant},
-};
+mod claims;
+mod error;
+mod userinfo;
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use error::error_chain;
+pub use error::UpstreamError;
+
+use std::time::{Duration, Instant};
+
 use openidconnect::{
-    core::{CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreProviderMetadata},
-    AccessToken, AdditionalClaims, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl,
-    Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
-    UserInfoClaims,
+    core::{
+        CoreAuthPrompt, CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreIdToken,
+        CoreProviderMetadata, CoreTokenResponse,
+    },
+    AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, IssuerUrl,
+    Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken,
+    RequestTokenError, Scope, SignatureVerificationError,
 };
-use secrecy::ExposeSecret;
-use serde::{Deserialize, Serialize};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
 use tokio::sync::Mutex;
 use url::Url;
 
-use crate::config::OidcConfig;
+use crate::{config::OidcConfig, keys::seal::MasterKey};
 
 /// How long a discovery document is trusted before it is fetched again.
 const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
 /// Bounds on one call to the IdP: reaching it, and the whole exchange.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// An unknown signing key refetches the IdP's keys at most this often.
+pub const KEY_REFETCH_INTERVAL: Duration = Duration::from_secs(60);
 
 /// A person as the IdP vouched for them.
 #[derive(Debug, Clone)]
 pub struct Identity {
     pub issuer: String,
     pub subject: String,
-    /// Email if the IdP gave one, else preferred_username, else the subject.
+    /// A verified email, or the configured `display_claim`; the subject when there is no email.
     pub display: String,
     pub groups: Vec<String>,
+    /// The IdP's tokens, sealed, for reading the groups again.
+    pub tokens: SealedTokens,
+}
+
+/// The IdP's refresh and access tokens as stored: sealed with the master key (bound to the login
+/// session), `None` where the IdP gave none or no master key is configured.
+#[derive(Debug, Clone, Default)]
+pub struct SealedTokens {
+    pub refresh: Option<String>,
+    pub access: Option<String>,
+    pub access_expires_at: Option<OffsetDateTime>,
+}
+
+/// Groups read again, with the tokens to use next time.
+#[derive(Debug)]
+pub struct Reread {
+    pub groups: Vec<String>,
+    pub tokens: SealedTokens,
 }
 
 /// What the server keeps while the browser is at the IdP.
@@ -43,20 +75,6 @@ pub struct Started {
     pub verifier: String,
     pub nonce: String,
 }
-
-/// Failures talking to the IdP or checking what it said.
-#[derive(Debug, thiserror::Error)]
-pub enum UpstreamError {
-    #[error("the identity provider is unreachable right now; try again in a minute ({0})")]
-    Unreachable(String),
-    #[error("the identity provider's answer was refused: {0}")]
-    Rejected(String),
-}
-
-/// Every claim, to read the configured groups claim whatever its name.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct OtherClaims(HashMap<String, serde_json::Value>);
-impl AdditionalClaims for OtherClaims {}
 
 /// A discovered client: authorization endpoint set, token and userinfo endpoints as discovered.
 type UpstreamClient = CoreClient<
@@ -68,16 +86,25 @@ type UpstreamClient = CoreClient<
     openidconnect::EndpointMaybeSet,
 >;
 
+/// The cached discovery document, and when the keys were last refetched for an unknown `kid`.
+#[derive(Default)]
+struct Discovered {
+    metadata: Option<(Instant, CoreProviderMetadata)>,
+    last_key_refetch: Option<Instant>,
+}
+
 /// Relying party for the configured IdP.
 pub struct Upstream {
     config: OidcConfig,
     redirect: RedirectUrl,
     http: openidconnect::reqwest::Client,
-    metadata: Mutex<Option<(Instant, CoreProviderMetadata)>>,
+    discovered: Mutex<Discovered>,
+    /// Seals the IdP's tokens at rest; without it none are kept (see README, "Membership").
+    seal: Option<MasterKey>,
 }
 
 impl Upstream {
-    pub fn new(config: OidcConfig, callback: Url) -> Self {
+    pub fn new(config: OidcConfig, callback: Url, seal: Option<MasterKey>) -> Self {
         let http = openidconnect::reqwest::ClientBuilder::new()
             // Following redirects from the IdP would open the server up to SSRF.
             .redirect(openidconnect::reqwest::redirect::Policy::none())
@@ -90,43 +117,85 @@ impl Upstream {
             config,
             redirect: RedirectUrl::from_url(callback),
             http,
-            metadata: Mutex::new(None),
+            discovered: Mutex::new(Discovered::default()),
+            seal,
         }
     }
 
+    /// The issuer as it appears in ID tokens (no trailing slash).
+    fn issuer(&self) -> String {
+        self.config.issuer.as_str().trim_end_matches('/').to_owned()
+    }
+
     async fn metadata(&self) -> Result<CoreProviderMetadata, UpstreamError> {
-        let mut cached = self.metadata.lock().await;
-        if let Some((at, m)) = cached.as_ref() {
+        let mut cached = self.discovered.lock().await;
+        if let Some((at, m)) = cached.metadata.as_ref() {
             if at.elapsed() < DISCOVERY_TTL {
                 return Ok(m.clone());
             }
         }
+        self.discover(&mut cached).await
+    }
+
+    async fn discover(
+        &self,
+        cached: &mut Discovered,
+    ) -> Result<CoreProviderMetadata, UpstreamError> {
         // `Url` always ends a bare origin with `/`; issuers are compared as exact strings.
-        let issuer = IssuerUrl::new(self.config.issuer.as_str().trim_end_matches('/').to_owned())
-            .map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
+        let issuer =
+            IssuerUrl::new(self.issuer()).map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
         let fresh = CoreProviderMetadata::discover_async(issuer, &self.http)
             .await
             .map_err(|e| UpstreamError::Unreachable(error_chain(&e)))?;
-        *cached = Some((Instant::now(), fresh.clone()));
+        cached.metadata = Some((Instant::now(), fresh.clone()));
         Ok(fresh)
+    }
+
+    /// Fetches the document and keys again after an unknown `kid`, unless that was done less
+    /// than [`KEY_REFETCH_INTERVAL`] ago; `true` when fetched.
+    async fn refetch_keys(&self) -> bool {
+        let mut cached = self.discovered.lock().await;
+        if cached
+            .last_key_refetch
+            .is_some_and(|at| at.elapsed() < KEY_REFETCH_INTERVAL)
+        {
+            return false;
+        }
+        cached.last_key_refetch = Some(Instant::now());
+        match self.discover(&mut cached).await {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot refetch the identity provider's keys");
+                false
+            }
+        }
     }
 
     /// A client for the (discovered) IdP with our credentials and callback.
     async fn client(&self) -> Result<UpstreamClient, UpstreamError> {
-        let metadata = self.metadata().await?;
-        Ok(CoreClient::from_provider_metadata(
+        Ok(self.client_for(self.metadata().await?))
+    }
+
+    fn client_for(&self, metadata: CoreProviderMetadata) -> UpstreamClient {
+        CoreClient::from_provider_metadata(
             metadata,
             ClientId::new(self.config.client_id.clone()),
             Some(ClientSecret::new(
                 self.config.client_secret.expose_secret().to_owned(),
             )),
         )
-        .set_redirect_uri(self.redirect.clone()))
+        .set_redirect_uri(self.redirect.clone())
     }
 
-    /// Builds the IdP authorization URL for a new login.
+    /// Builds the IdP authorization URL for a new login (asking for `offline_access` too when
+    /// the IdP offers it and a master key can keep the refresh token).
     pub async fn start(&self) -> Result<Started, UpstreamError> {
-        let client = self.client().await?;
+        let metadata = self.metadata().await?;
+        let offline = self.seal.is_some()
+            && metadata
+                .scopes_supported()
+                .is_some_and(|s| s.iter().any(|s| s.as_str() == "offline_access"));
+        let client = self.client_for(metadata);
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = client
             .authorize_url(
@@ -138,6 +207,13 @@ impl Upstream {
         for scope in self.config.scopes.iter().filter(|s| *s != "openid") {
             request = request.add_scope(Scope::new(scope.clone()));
         }
+        if offline {
+            if !self.config.scopes.iter().any(|s| s == "offline_access") {
+                request = request.add_scope(Scope::new("offline_access".into()));
+            }
+            // OIDC Core 11: a request for offline access carries prompt=consent.
+            request = request.add_prompt(CoreAuthPrompt::Consent);
+        }
         let (url, state, nonce) = request.url();
         Ok(Started {
             url,
@@ -147,12 +223,14 @@ impl Upstream {
         })
     }
 
-    /// Redeems the IdP's code, verifies the ID token against the nonce and reads the groups.
+    /// Redeems the IdP's code, verifies the ID token against the nonce, reads who the person
+    /// is and their groups. `session_id` is the login session the tokens are sealed for.
     pub async fn finish(
         &self,
         code: &str,
         verifier: &str,
         nonce: &str,
+        session_id: uuid::Uuid,
     ) -> Result<Identity, UpstreamError> {
         let client = self.client().await?;
         let response = client
@@ -161,114 +239,243 @@ impl Upstream {
             .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()))
             .request_async(&self.http)
             .await
-            .map_err(|e| match e {
-                openidconnect::RequestTokenError::Request(_) => {
-                    UpstreamError::Unreachable(error_chain(&e))
-                }
-                _ => UpstreamError::Rejected(error_chain(&e)),
-            })?;
+            .map_err(token_error)?;
         let id_token = response
             .extra_fields()
             .id_token()
             .ok_or_else(|| UpstreamError::Rejected("no ID token in the token response".into()))?;
-        let verifier = client.id_token_verifier();
-        let claims = id_token
-            .claims(&verifier, &Nonce::new(nonce.to_owned()))
-            .map_err(|e| UpstreamError::Rejected(error_chain(&e)))?;
-        let subject = claims.subject().as_str().to_owned();
-        let display = claims
-            .email()
-            .map(|e| e.as_str().to_owned())
-            .or_else(|| claims.preferred_username().map(|u| u.as_str().to_owned()))
-            .unwrap_or_else(|| subject.clone());
-        // The signature and claims were verified above; reading the payload again only picks
-        // out the configured groups claim, which the typed claims cannot name.
-        let mut groups = groups_in_jwt(&id_token.to_string(), &self.config.groups_claim);
-        if groups.is_none() {
-            groups = self
-                .groups_from_userinfo(&client, response.access_token())
-                .await;
-        }
+        let expected = Nonce::new(nonce.to_owned());
+        let subject = self
+            .verified_subject(client, id_token, |n: Option<&Nonce>| {
+                n.is_some_and(|n| crate::secrets::same(n.secret(), expected.secret()))
+                    .then_some(())
+                    .ok_or_else(|| "the nonce does not match".to_owned())
+            })
+            .await?;
+        let claims = self.claims_of(id_token, &response, &subject).await?;
+        let display = claims::display(
+            &claims,
+            &subject,
+            self.config.login.display_claim.as_deref(),
+        )?;
         Ok(Identity {
-            issuer: self.config.issuer.as_str().trim_end_matches('/').to_owned(),
+            issuer: self.issuer(),
             subject,
             display,
-            groups: groups.unwrap_or_default(),
+            groups: claims::groups(&claims, &self.config.groups_claim),
+            tokens: self.seal_tokens(&response, session_id, None),
         })
     }
 
-    async fn groups_from_userinfo(
+    /// Reads a login's groups again: with the IdP's refresh token where one is kept, else
+    /// userinfo with the access token while it lasts. `subject` must still be the one named.
+    pub async fn reread(
         &self,
-        client: &UpstreamClient,
-        token: &AccessToken,
-    ) -> Option<Vec<String>> {
-        let request = client.user_info(token.clone(), None).ok()?;
-        let info: UserInfoClaims<OtherClaims, CoreGenderClaim> =
-            match request.request_async(&self.http).await {
-                Ok(info) => info,
+        tokens: &SealedTokens,
+        subject: &str,
+        session_id: uuid::Uuid,
+        now: OffsetDateTime,
+    ) -> Result<Reread, UpstreamError> {
+        let Some(seal) = &self.seal else {
+            return Err(UpstreamError::NoTokens(
+                "no master key is configured, so the identity provider's tokens are not kept"
+                    .into(),
+            ));
+        };
+        let open = |sealed: &Option<String>, what: &str| -> Option<SecretString> {
+            let sealed = sealed.as_deref()?;
+            match seal.open(sealed, &context(session_id, what)) {
+                Ok(s) => Some(s),
                 Err(e) => {
-                    tracing::warn!(error = %error_chain(&e), "userinfo request failed; no groups");
-                    return None;
+                    tracing::warn!(error = %e, "cannot open a sealed identity provider token");
+                    None
                 }
-            };
-        info.additional_claims()
-            .0
-            .get(&self.config.groups_claim)
-            .map(string_list)
+            }
+        };
+        if let Some(refresh) = open(&tokens.refresh, "refresh") {
+            return self.reread_by_refresh(refresh, subject, session_id).await;
+        }
+        let access = open(&tokens.access, "access")
+            .filter(|_| tokens.access_expires_at.is_none_or(|at| at > now))
+            .ok_or_else(|| {
+                UpstreamError::NoTokens(
+                    "the identity provider gave no refresh token and its access token has expired"
+                        .into(),
+                )
+            })?;
+        let endpoint = self.userinfo_endpoint().await?;
+        let info = userinfo::fetch(&self.http, &endpoint, access.expose_secret(), subject).await?;
+        Ok(Reread {
+            groups: claims::groups(&info, &self.config.groups_claim),
+            tokens: tokens.clone(),
+        })
+    }
+
+    async fn reread_by_refresh(
+        &self,
+        refresh: SecretString,
+        subject: &str,
+        session_id: uuid::Uuid,
+    ) -> Result<Reread, UpstreamError> {
+        let client = self.client().await?;
+        let token = RefreshToken::new(refresh.expose_secret().to_owned());
+        let response = client
+            .exchange_refresh_token(&token)
+            .map_err(|e| UpstreamError::Rejected(e.to_string()))?
+            .request_async(&self.http)
+            .await
+            .map_err(token_error)?;
+        let mut claims = Map::new();
+        if let Some(id_token) = response.extra_fields().id_token() {
+            // A refreshed ID token carries no nonce (OIDC Core 12.2).
+            let named = self
+                .verified_subject(client, id_token, |_: Option<&Nonce>| Ok(()))
+                .await?;
+            if named != subject {
+                return Err(UpstreamError::Gone(
+                    "the identity provider's refreshed ID token names another person".into(),
+                ));
+            }
+            claims = claims::payload(&id_token.to_string());
+        }
+        if !claims.contains_key(&self.config.groups_claim) {
+            let endpoint = self.userinfo_endpoint().await?;
+            let info = userinfo::fetch(
+                &self.http,
+                &endpoint,
+                response.access_token().secret(),
+                subject,
+            )
+            .await?;
+            claims::merge(&mut claims, info);
+        }
+        // The IdP may rotate its refresh token; keep the newest.
+        let tokens = self.seal_tokens(&response, session_id, Some(&refresh));
+        Ok(Reread {
+            groups: claims::groups(&claims, &self.config.groups_claim),
+            tokens,
+        })
+    }
+
+    /// Verifies the ID token (refetching the IdP's keys once on an unknown key) and returns
+    /// its subject.
+    async fn verified_subject(
+        &self,
+        client: UpstreamClient,
+        id_token: &CoreIdToken,
+        nonce: impl Fn(Option<&Nonce>) -> Result<(), String>,
+    ) -> Result<String, UpstreamError> {
+        let verifier = client.id_token_verifier();
+        let first = id_token
+            .claims(&verifier, &nonce)
+            .map(|c| c.subject().to_string());
+        match first {
+            Ok(subject) => Ok(subject),
+            Err(ClaimsVerificationError::SignatureVerification(
+                SignatureVerificationError::NoMatchingKey,
+            )) if self.refetch_keys().await => {
+                let client = self.client().await?;
+                let verifier = client.id_token_verifier();
+                id_token
+                    .claims(&verifier, &nonce)
+                    .map(|c| c.subject().to_string())
+                    .map_err(|e| UpstreamError::Rejected(error_chain(&e)))
+            }
+            Err(e) => Err(UpstreamError::Rejected(error_chain(&e))),
+        }
+    }
+
+    /// The ID token's claims, completed from userinfo when the groups or the naming claim are
+    /// missing there (userinfo's `sub` must match).
+    async fn claims_of(
+        &self,
+        id_token: &CoreIdToken,
+        response: &CoreTokenResponse,
+        subject: &str,
+    ) -> Result<Map<String, Value>, UpstreamError> {
+        // The signature and claims were verified; the payload is read again for claims the
+        // typed claims cannot name (the configured groups and display claims).
+        let mut claims = claims::payload(&id_token.to_string());
+        let display_claim = self.config.login.display_claim.as_deref();
+        if claims::incomplete(&claims, &self.config.groups_claim, display_claim) {
+            if let Ok(endpoint) = self.userinfo_endpoint().await {
+                let info = userinfo::fetch(
+                    &self.http,
+                    &endpoint,
+                    response.access_token().secret(),
+                    subject,
+                )
+                .await;
+                match info {
+                    Ok(info) => claims::merge(&mut claims, info),
+                    Err(e @ UpstreamError::Refused { .. }) => return Err(e),
+                    Err(e) => tracing::warn!(error = %e, "userinfo request failed"),
+                }
+            }
+        }
+        Ok(claims)
+    }
+
+    async fn userinfo_endpoint(&self) -> Result<String, UpstreamError> {
+        self.metadata()
+            .await?
+            .userinfo_endpoint()
+            .map(|u| u.url().to_string())
+            .ok_or_else(|| {
+                UpstreamError::NoTokens("the identity provider has no userinfo endpoint".into())
+            })
+    }
+
+    /// The response's tokens sealed for `session_id` (`previous` refresh token kept when the IdP
+    /// did not rotate it).
+    fn seal_tokens(
+        &self,
+        response: &CoreTokenResponse,
+        session_id: uuid::Uuid,
+        previous: Option<&SecretString>,
+    ) -> SealedTokens {
+        let Some(seal) = &self.seal else {
+            return SealedTokens::default();
+        };
+        let refresh = response
+            .refresh_token()
+            .map(|t| t.secret().as_str())
+            .or_else(|| previous.map(|p| p.expose_secret()));
+        SealedTokens {
+            refresh: refresh.map(|t| seal.seal(t, &context(session_id, "refresh"))),
+            access: Some(seal.seal(
+                response.access_token().secret(),
+                &context(session_id, "access"),
+            )),
+            access_expires_at: response.expires_in().and_then(|d| {
+                time::Duration::try_from(d)
+                    .ok()
+                    .map(|d| crate::clock::now() + d)
+            }),
+        }
     }
 }
 
-/// The groups claim of a (verified) JWT's payload, if present.
-fn groups_in_jwt(jwt: &str, claim: &str) -> Option<Vec<String>> {
-    let payload = jwt.split('.').nth(1)?;
-    let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    value.get(claim).map(string_list)
+/// What a sealed token is bound to: its login session and which token it is.
+fn context(session_id: uuid::Uuid, what: &str) -> String {
+    format!("upstream-{what}:{session_id}")
 }
 
-/// A claim holding a list of strings or a single string.
-fn string_list(value: &serde_json::Value) -> Vec<String> {
-    match value {
-        serde_json::Value::Array(items) => items
-            .iter()
-            .filter_map(|v| v.as_str().map(String::from))
-            .collect(),
-        serde_json::Value::String(s) => vec![s.clone()],
-        _ => Vec::new(),
-    }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn groups_are_read_from_a_jwt_payload_by_claim_name() {
-        let payload = URL_SAFE_NO_PAD.encode(br#"{"sub":"a","team_groups":["dev","ops"]}"#);
-        let jwt = format!("h.{payload}.s");
-        assert_eq!(
-            groups_in_jwt(&jwt, "team_groups"),
-            Some(vec!["dev".into(), "ops".into()])
-        );
-        assert_eq!(groups_in_jwt(&jwt, "groups"), None);
-    }
-
-    #[test]
-    fn a_single_string_group_claim_becomes_one_group() {
-        assert_eq!(
-            string_list(&serde_json::json!("dev")),
-            vec!["dev".to_owned()]
-        );
+/// A failed token request: `invalid_grant` means the IdP no longer accepts the person or grant.
+fn token_error<RE: std::error::Error + 'static>(
+    e: RequestTokenError<RE, openidconnect::StandardErrorResponse<CoreErrorResponseType>>,
+) -> UpstreamError {
+    match &e {
+        RequestTokenError::Request(_) => UpstreamError::Unreachable(error_chain(&e)),
+        RequestTokenError::ServerResponse(r)
+            if *r.error() == CoreErrorResponseType::InvalidGrant =>
+        {
+            UpstreamError::Gone(format!(
+                "the identity provider refused the grant: {}",
+                r.error_description()
+                    .map_or("invalid_grant", |d| d.as_str())
+            ))
+        }
+        _ => UpstreamError::Rejected(error_chain(&e)),
     }
 }

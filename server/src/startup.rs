@@ -13,7 +13,7 @@ use crate::{
     clock,
     config::Config,
     db,
-    keys::OwnedKeys,
+    keys::{seal::MasterKey, seal::SealError, OwnedKeys},
     oidc::Upstream,
     routes, serve,
     sessions::SessionCache,
@@ -44,6 +44,17 @@ impl Application {
         listener: TcpListener,
         sts: Option<Arc<dyn RoleIssuer>>,
     ) -> anyhow::Result<Self> {
+        Self::build_with(config, listener, sts, None).await
+    }
+
+    /// As [`Application::build_with_sts`], sealing the IdP's tokens with `upstream_seal` when
+    /// given instead of the master key from the environment (tests run servers in one process).
+    pub async fn build_with(
+        config: Config,
+        listener: TcpListener,
+        sts: Option<Arc<dyn RoleIssuer>>,
+        upstream_seal: Option<MasterKey>,
+    ) -> anyhow::Result<Self> {
         let addr = listener.local_addr().context("listener has no address")?;
         let public_url = match &config.public_url {
             Some(url) => url.clone(),
@@ -56,9 +67,13 @@ impl Application {
             .await
             .context("cannot publish the token signing key")?;
         let callback = public_url.join("/oauth/callback").context("public_url")?;
-        let upstream = Upstream::new(config.oidc.clone(), callback);
         let audit = AuditWriter::start(pool.clone());
         let owned = OwnedKeys::start(&config, &pool, &audit).await?;
+        let upstream = Upstream::new(
+            config.oidc.clone(),
+            callback,
+            upstream_seal.or_else(upstream_seal_from_env),
+        );
         let provider = config
             .sts_identity()
             .zip(owned.as_ref())
@@ -198,6 +213,19 @@ async fn prune(state: AppState, keep: Duration) {
             ),
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "audit retention failed; will retry"),
+        }
+    }
+}
+
+/// The master key that seals the IdP's tokens, when one is configured. Without it no IdP token
+/// is kept, so a login's groups cannot be read again and the login ends at `membership_ttl`.
+fn upstream_seal_from_env() -> Option<MasterKey> {
+    match MasterKey::from_env() {
+        Ok(key) => Some(key),
+        Err(SealError::NoMasterKey) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "master key unusable; the identity provider's tokens are not kept");
+            None
         }
     }
 }

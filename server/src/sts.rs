@@ -9,6 +9,9 @@ use time::OffsetDateTime;
 
 use crate::config::AwsConfig;
 
+mod session_name;
+pub use session_name::{sanitise, session_name, MAX_LEN as SESSION_NAME_MAX};
+
 /// One AssumeRole call as the broker makes it.
 #[derive(Debug, Clone)]
 pub struct AssumeRequest {
@@ -114,56 +117,5 @@ fn aws_error_text<E: std::error::Error + aws_sdk_sts::error::ProvideErrorMetadat
             "cannot reach STS: {}",
             aws_smithy_types::error::display::DisplayErrorContext(e)
         ),
-    }
-}
-
-/// A `RoleSessionName`/`SourceIdentity` for a principal: characters outside `[\w+=,.@-]` become
-/// `-`, at most 64 characters, at least 2, never starting with `aws:`.
-pub fn session_name(display: &str) -> String {
-    let mut name: String = display
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) {
-                c
-            } else {
-                '-'
-            }
-        })
-        .take(64)
-        .collect();
-    if name.len() < 2 {
-        name = format!("{name}--").chars().take(2).collect();
-    }
-    if name.to_ascii_lowercase().starts_with("aws") {
-        name = format!("u-{name}").chars().take(64).collect();
-    }
-    name
-}
-
-#[cfg(test)]
-mod tests {
-    use super::session_name;
-
-    #[test]
-    fn an_email_is_a_valid_session_name_as_is() {
-        assert_eq!(session_name("alice@example.com"), "alice@example.com");
-    }
-
-    #[test]
-    fn characters_sts_refuses_are_replaced() {
-        assert_eq!(session_name("repo:acme/app ref"), "repo-acme-app-ref");
-        assert_eq!(session_name("zoë"), "zo-");
-    }
-
-    #[test]
-    fn names_are_clamped_to_between_2_and_64_characters() {
-        assert_eq!(session_name(&"a".repeat(100)).len(), 64);
-        assert_eq!(session_name("x"), "x-");
-        assert_eq!(session_name(""), "--");
-    }
-
-    #[test]
-    fn names_never_start_with_the_reserved_aws_prefix() {
-        assert!(session_name("aws:admin").starts_with("u-"));
     }
 }

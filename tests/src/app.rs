@@ -50,6 +50,7 @@ pub struct TestAppBuilder {
     sts: Option<std::sync::Arc<dyn vault_server::sts::RoleIssuer>>,
     limits: Option<String>,
     idp_issuer: Option<String>,
+    oidc_toml: String,
 }
 
 impl Default for TestAppBuilder {
@@ -69,6 +70,7 @@ impl Default for TestAppBuilder {
             sts: None,
             limits: None,
             idp_issuer: None,
+            oidc_toml: String::new(),
         }
     }
 }
@@ -122,6 +124,13 @@ impl TestAppBuilder {
     /// Logs people in through another IdP (e.g. an [`OwnIdp`](crate::idp::OwnIdp)).
     pub fn idp_issuer(mut self, issuer: &str) -> Self {
         self.idp_issuer = Some(issuer.to_owned());
+        self
+    }
+
+    /// Extra `[oidc]` keys (e.g. `membership_ttl = "1s"`).
+    pub fn oidc_toml(mut self, toml: &str) -> Self {
+        self.oidc_toml.push_str(toml);
+        self.oidc_toml.push('\n');
         self
     }
 
@@ -198,14 +207,21 @@ impl TestAppBuilder {
             profiles: self.profiles.clone(),
             extra_top_level: self.extra_top_level,
         };
-        let config_toml = settings.to_toml();
+        let config_toml =
+            settings
+                .to_toml()
+                .replacen("\n[oidc]\n", &format!("\n[oidc]\n{}", self.oidc_toml), 1);
         let config = vault_server::config::Config::from_toml(&config_toml)
             .map_err(|e| anyhow::anyhow!("{e:#}"))
             .with_context(|| format!("the server refused the test config:\n{config_toml}"))?;
-        let app = vault_server::startup::Application::build_with_sts(config, listener, self.sts)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e:#}"))
-            .context("Application::build")?;
+        // A master key of the test's own seals the IdP's tokens (env vars are per process).
+        let seal = vault_server::keys::seal::MasterKey::parse(&crate::oauth::random_b64(32))
+            .expect("a 32-byte key");
+        let app =
+            vault_server::startup::Application::build_with(config, listener, self.sts, Some(seal))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:#}"))
+                .context("Application::build")?;
         let url = app.url().to_string();
         let bound_url = format!("http://{}", app.local_addr());
         let (tx, rx) = oneshot::channel::<()>();

@@ -54,7 +54,21 @@ impl TestApp {
         );
         assert_eq!(field("profile"), profile, "{row:#}");
         assert_eq!(field("role_arn"), self.role_arn(profile), "{row:#}");
-        let local = principal.split('@').next().unwrap_or(principal);
+        // STS's alphabet: other characters (accents, other scripts) become `-` in session names.
+        let local: String = principal
+            .split('@')
+            .next()
+            .unwrap_or(principal)
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        let local = local.as_str();
         assert!(
             field("session_name").contains(local),
             "session_name does not identify {principal}: {row:#}"

@@ -18,6 +18,7 @@ pub mod db_roles;
 pub mod env;
 pub mod faults;
 pub mod idp;
+pub mod idp_admin;
 pub mod jwt;
 pub mod login;
 pub mod logs;

@@ -12,6 +12,7 @@ use super::{
     http::HttpConfig,
     identities::Identity,
     limits::LimitsConfig,
+    login::LoginRules,
 };
 
 /// Request log format.
@@ -92,6 +93,8 @@ pub struct OidcConfig {
     pub client_secret: SecretString,
     pub scopes: Vec<String>,
     pub groups_claim: String,
+    /// Display claim, membership freshness and login lifetime; see [`super::login`].
+    pub login: LoginRules,
 }
 
 /// How the server reaches AWS with its own authority.

@@ -10,6 +10,7 @@ use super::{
     http::RawHttp,
     identities::{self, RawIdentity},
     limits::{validate_proxies, RawLimits},
+    login,
     model::{AuditConfig, AwsConfig, Config, LogFormat, OidcConfig, Profile},
     names::is_profile_name,
     problems::{ConfigError, Problems},
@@ -80,6 +81,11 @@ struct RawOidc {
     scopes: Vec<String>,
     #[serde(default = "default_groups_claim")]
     groups_claim: String,
+    display_claim: Option<String>,
+    membership_ttl: Option<String>,
+    login_max_age: Option<String>,
+    #[serde(default)]
+    allow_insecure_http: bool,
 }
 
 #[derive(Deserialize)]
@@ -278,12 +284,23 @@ impl RawOidc {
         if self.client_id.is_empty() {
             p.push("oidc.client_id: must not be empty".into());
         }
+        let login = login::validate(
+            login::RawLoginRules {
+                issuer: issuer.as_ref(),
+                display_claim: self.display_claim,
+                membership_ttl: self.membership_ttl.as_deref(),
+                login_max_age: self.login_max_age.as_deref(),
+                allow_insecure_http: self.allow_insecure_http,
+            },
+            p,
+        );
         Some(OidcConfig {
             issuer: issuer?,
             client_id: self.client_id,
             client_secret: secret?,
             scopes: self.scopes,
             groups_claim: self.groups_claim,
+            login: login?,
         })
     }
 }

@@ -4,7 +4,10 @@ use sqlx::PgExecutor;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::principal::{Actor, Principal};
+use crate::{
+    oidc::SealedTokens,
+    principal::{Actor, Principal},
+};
 
 /// A live login session joined with its principal: what an access token stands for.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -29,28 +32,122 @@ impl ActiveSession {
     }
 }
 
-/// Opens a login session for `principal_id` with the groups the IdP vouched for.
+/// Opens login session `id` for `principal_id` with the groups the IdP vouched for (read
+/// `now`) and its sealed tokens.
 #[tracing::instrument(skip_all)]
 pub async fn create(
     ex: impl PgExecutor<'_>,
+    id: Uuid,
     principal_id: Uuid,
     groups: &[String],
+    tokens: &SealedTokens,
     now: OffsetDateTime,
     expires_at: OffsetDateTime,
 ) -> Result<Uuid, sqlx::Error> {
-    let id = Uuid::new_v4();
     sqlx::query(
-        "INSERT INTO login_sessions (id, principal_id, groups, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO login_sessions (id, principal_id, groups, created_at, expires_at,
+             membership_checked_at, upstream_refresh_sealed, upstream_access_sealed,
+             upstream_access_expires_at)
+         VALUES ($1, $2, $3, $4, $5, $4, $6, $7, $8)",
     )
     .bind(id)
     .bind(principal_id)
     .bind(groups)
     .bind(now)
     .bind(expires_at)
+    .bind(&tokens.refresh)
+    .bind(&tokens.access)
+    .bind(tokens.access_expires_at)
     .execute(ex)
     .await?;
     Ok(id)
+}
+
+/// What a refresh needs to know about a person's login: its age, when its groups were last
+/// read, and the sealed tokens to read them again with.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Membership {
+    pub subject: String,
+    pub created_at: OffsetDateTime,
+    pub checked_at: OffsetDateTime,
+    pub groups: Vec<String>,
+    pub refresh: Option<String>,
+    pub access: Option<String>,
+    pub access_expires_at: Option<OffsetDateTime>,
+}
+
+impl Membership {
+    pub fn tokens(&self) -> SealedTokens {
+        SealedTokens {
+            refresh: self.refresh.clone(),
+            access: self.access.clone(),
+            access_expires_at: self.access_expires_at,
+        }
+    }
+}
+
+/// The membership state of a person's live session (`None` for CI sessions and dead ones),
+/// locked until the transaction ends so two refreshes never check at once.
+#[tracing::instrument(skip_all)]
+pub async fn membership(
+    ex: impl PgExecutor<'_>,
+    session_id: Uuid,
+    now: OffsetDateTime,
+) -> Result<Option<Membership>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT p.subject, s.created_at, COALESCE(s.membership_checked_at, s.created_at) AS checked_at,
+                s.groups, s.upstream_refresh_sealed AS refresh, s.upstream_access_sealed AS access,
+                s.upstream_access_expires_at AS access_expires_at
+         FROM login_sessions s JOIN principals p ON p.id = s.principal_id
+         WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2
+           AND s.ci_issuer IS NULL AND p.kind = 'user'
+         FOR UPDATE OF s",
+    )
+    .bind(session_id)
+    .bind(now)
+    .fetch_optional(ex)
+    .await
+}
+
+/// Replaces the session's groups with those just read from the IdP, and its sealed tokens.
+#[tracing::instrument(skip_all)]
+pub async fn set_membership(
+    ex: impl PgExecutor<'_>,
+    session_id: Uuid,
+    groups: &[String],
+    tokens: &SealedTokens,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE login_sessions SET groups = $2, membership_checked_at = $3,
+             upstream_refresh_sealed = $4, upstream_access_sealed = $5,
+             upstream_access_expires_at = $6
+         WHERE id = $1",
+    )
+    .bind(session_id)
+    .bind(groups)
+    .bind(now)
+    .bind(&tokens.refresh)
+    .bind(&tokens.access)
+    .bind(tokens.access_expires_at)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// When the session a refresh token belongs to was opened (used or not, live or not).
+#[tracing::instrument(skip_all)]
+pub async fn created_at_of_token(
+    ex: impl PgExecutor<'_>,
+    token_hash: &str,
+) -> Result<Option<OffsetDateTime>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT s.created_at FROM refresh_tokens r JOIN login_sessions s ON s.id = r.session_id
+         WHERE r.token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(ex)
+    .await
 }
 
 /// Opens a session for a CI job, remembering the issuer and claims its policy matches on.

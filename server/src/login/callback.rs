@@ -4,16 +4,17 @@
 
 use time::OffsetDateTime;
 use url::Url;
+use uuid::Uuid;
 
 use crate::{
-    audit::{AuditEvent, Outcome},
+    audit::{bounds::cut_str, AuditEvent, Outcome},
     clock,
     db::{
         self,
         logins::{LoginFlow, PendingLogin},
     },
     error::ApiError,
-    oidc::Identity,
+    oidc::{Identity, UpstreamError},
     principal::PrincipalKind,
     request_meta::RequestMeta,
     secrets,
@@ -102,19 +103,38 @@ pub async fn finish(
     let code = p
         .code
         .ok_or_else(|| ApiError::BadRequest("the identity provider sent no code".into()))?;
+    let session_id = Uuid::new_v4();
     let identity = match state
         .upstream
-        .finish(&code, &pending.upstream_verifier, &pending.upstream_nonce)
+        .finish(
+            &code,
+            &pending.upstream_verifier,
+            &pending.upstream_nonce,
+            session_id,
+        )
         .await
     {
         Ok(identity) => identity,
+        Err(UpstreamError::Refused {
+            code,
+            subject,
+            reason,
+        }) => {
+            let event = AuditEvent::new("login_refused", Outcome::Denied, meta, now)
+                .reason(&reason)
+                .detail("code", code)
+                .detail("subject", cut_str(&subject, 256))
+                .detail("flow", pending.flow.as_str());
+            state.audit.write(event).await?;
+            return Ok(refused(&pending, reason));
+        }
         Err(e) => {
             let reason = e.to_string();
             audit_failure(state, meta, &reason, now).await?;
             return Err(ApiError::BadGateway(reason));
         }
     };
-    complete(state, meta, &pending, &identity, now).await
+    complete(state, meta, &pending, &identity, session_id, now).await
 }
 
 /// Records the login and hands it to the CLI or the device, all in one transaction.
@@ -123,6 +143,7 @@ async fn complete(
     meta: &RequestMeta,
     pending: &PendingLogin,
     who: &Identity,
+    session_id: Uuid,
     now: OffsetDateTime,
 ) -> Result<Finished, ApiError> {
     let mut tx = state.db.begin().await?;
@@ -135,9 +156,22 @@ async fn complete(
         now,
     )
     .await?;
-    let expires = now + state.config.refresh_token_ttl;
-    let session_id =
-        db::sessions::create(&mut *tx, principal_id, &who.groups, now, expires).await?;
+    // A login lives at most `login_max_age`, however long its refresh tokens would.
+    let expires = now
+        + state
+            .config
+            .refresh_token_ttl
+            .min(state.config.oidc.login.login_max_age);
+    db::sessions::create(
+        &mut *tx,
+        session_id,
+        principal_id,
+        &who.groups,
+        &who.tokens,
+        now,
+        expires,
+    )
+    .await?;
     let action = match pending.flow {
         LoginFlow::Device => "device_approve",
         LoginFlow::Browser => "login",

@@ -9,6 +9,7 @@ pub mod ci_exchange;
 pub mod code;
 pub mod device;
 pub mod logout;
+mod membership;
 mod pair;
 pub mod refresh;
 pub mod refusal;

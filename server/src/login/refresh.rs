@@ -8,7 +8,7 @@ use crate::{
     audit::{AuditEvent, Outcome},
     db::{self, refresh::Presented},
     error::{OAuthCode, OAuthError},
-    login::refusal::Attempt,
+    login::{membership::Checked, refusal::Attempt},
     request_meta::RequestMeta,
     secrets,
     state::AppState,
@@ -42,14 +42,38 @@ pub async fn refresh(
             ));
         }
         Presented::Expired | Presented::Unknown => {
+            let hash = secrets::digest(presented);
+            let opened = db::sessions::created_at_of_token(&mut *tx, &hash).await?;
             drop(tx);
-            let error = OAuthError::new(
-                OAuthCode::InvalidGrant,
-                "refresh token is invalid or expired; run `vault login`",
-            );
+            let max_age = state.config.oidc.login.login_max_age;
+            let error = match opened {
+                Some(at) if now >= at + max_age => OAuthError::new(
+                    OAuthCode::InvalidGrant,
+                    format!(
+                        "this login is older than login_max_age ({}s), the longest a login lasts; run `vault login`",
+                        max_age.as_secs()
+                    ),
+                ),
+                _ => OAuthError::new(
+                    OAuthCode::InvalidGrant,
+                    "refresh token is invalid or expired; run `vault login`",
+                ),
+            };
             return Err(refused(state, meta, presented, error).await);
         }
     };
+    match super::membership::check(state, &mut tx, meta, session_id, now).await? {
+        Checked::Fresh => {}
+        Checked::Revoked(error) => {
+            tx.commit().await?;
+            state.sessions.forget(session_id);
+            return Err(error);
+        }
+        Checked::Unavailable(error) => {
+            drop(tx);
+            return Err(error);
+        }
+    }
     let (tokens, s) = match super::pair::issue(state, &mut tx, session_id, now).await {
         Ok(done) => done,
         Err(error) => {

@@ -96,9 +96,10 @@ impl World {
                     })
                     .map(|(i, _)| i)
                     .collect();
+                let id = Uuid::from_bytes(rng.gen());
                 principals.push(Principal {
-                    id: Uuid::from_bytes(rng.gen()),
-                    session_name: vault_server::sts::session_name(&display),
+                    id,
+                    session_name: vault_server::sts::session_name(&display, id),
                     display,
                     kind: PrincipalKind::Ci,
                     allowed,
@@ -154,9 +155,10 @@ impl World {
                         )
                     })
                     .collect();
+                let id = Uuid::from_bytes(rng.gen());
                 principals.push(Principal {
-                    id: Uuid::from_bytes(rng.gen()),
-                    session_name: vault_server::sts::session_name(&display),
+                    id,
+                    session_name: vault_server::sts::session_name(&display, id),
                     display,
                     kind: PrincipalKind::User,
                     allowed,
