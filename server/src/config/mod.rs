@@ -2,6 +2,7 @@
 //! each problem by its key path (`profiles[1].max_duration: ...`).
 
 mod ci;
+mod cleanup;
 mod database;
 mod http;
 mod identities;
@@ -15,6 +16,7 @@ mod secret;
 use std::path::Path;
 
 pub use ci::{CiIssuer, CiRule};
+pub use cleanup::CleanupConfig;
 pub use database::{DatabaseConfig, Timeouts};
 pub use http::HttpConfig;
 pub use identities::Identity;
