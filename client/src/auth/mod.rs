@@ -70,7 +70,12 @@ fn check_endpoints(server: &ServerUrl, meta: &AuthorizationServerMetadata) -> an
         let ok = Url::parse(value)
             .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.origin() == origin);
         if !ok {
-            let shown: String = value.chars().take(120).collect();
+            // The server's text, shown in a terminal: cut, and no control characters.
+            let shown: String = value
+                .chars()
+                .take(120)
+                .map(|c| if c.is_control() { '?' } else { c })
+                .collect();
             return Err(UserError::new(format!(
                 "refusing to log in: the server's metadata sends its {name} to `{shown}`, not to {}",
                 origin.ascii_serialization()
