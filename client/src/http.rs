@@ -46,6 +46,9 @@ pub enum ApiError {
         code: Option<String>,
         message: String,
     },
+    /// The answer's body was longer than the client reads (see [`MAX_BODY`]).
+    #[error("the server's answer is larger than {} KiB; refusing to read it", .limit / 1024)]
+    TooLarge { limit: usize },
     #[error("the server's answer ({status}) could not be understood")]
     Decode {
         status: u16,
@@ -68,7 +71,7 @@ impl HasHint for ApiError {
                 "check that the server is running and the URL is right (--server, VAULT_SERVER_URL or server_url in config.toml)",
             ),
             Self::Unauthorized { .. } => Some("run `vault login`"),
-            Self::Redirect { .. } | Self::Decode { .. } => {
+            Self::Redirect { .. } | Self::Decode { .. } | Self::TooLarge { .. } => {
                 Some("check that the server URL is the team-vault server's base URL")
             }
             _ => None,
@@ -84,6 +87,35 @@ impl ApiError {
             _ => None,
         }
     }
+}
+
+/// The most of one answer the CLI reads into memory: every JSON body and error page. (The audit
+/// export is streamed to its output instead, bounded by time.)
+pub const MAX_BODY: usize = 1024 * 1024;
+
+/// Why [`read_limited`] stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    #[error(transparent)]
+    Cut(#[from] reqwest::Error),
+    #[error("the answer is larger than {limit} bytes")]
+    TooLarge { limit: usize },
+}
+
+/// Reads `resp`'s body, at most `limit` bytes: a longer one is refused, as soon as its declared
+/// length or what has arrived says so, never read whole.
+pub async fn read_limited(mut resp: reqwest::Response, limit: usize) -> Result<Vec<u8>, BodyError> {
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(BodyError::TooLarge { limit });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        if body.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// A client for one team-vault server.
@@ -195,8 +227,17 @@ impl Http {
     async fn send(&self, req: RequestBuilder) -> Result<(StatusCode, String), ApiError> {
         let resp = self.respond(req).await?;
         let status = resp.status();
-        let body = resp.text().await.map_err(|e| self.cut_off(e))?;
+        let body = self.body(resp).await?;
         Ok((status, body))
+    }
+
+    /// The answer's body as text, at most [`MAX_BODY`] bytes.
+    async fn body(&self, resp: reqwest::Response) -> Result<String, ApiError> {
+        match read_limited(resp, MAX_BODY).await {
+            Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+            Err(BodyError::Cut(e)) => Err(self.cut_off(e)),
+            Err(BodyError::TooLarge { limit }) => Err(ApiError::TooLarge { limit }),
+        }
     }
 
     /// Sends `req`; a redirect or an unsuccessful status becomes an error (its body read for the
@@ -219,7 +260,7 @@ impl Http {
         if status.is_success() {
             return Ok(resp);
         }
-        let body = resp.text().await.map_err(|e| self.cut_off(e))?;
+        let body = self.body(resp).await?;
         Err(error_from(status, &body))
     }
 }
@@ -335,6 +376,47 @@ mod tests {
             head.contains(&format!("user-agent: vault/{}", env!("CARGO_PKG_VERSION"))),
             "{head}"
         );
+    }
+
+    #[tokio::test]
+    async fn an_answer_larger_than_a_mebibyte_is_refused_whether_declared_or_streamed() {
+        use crate::test_server::one_shot;
+        let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(MAX_BODY));
+        let (base, _request) = one_shot("200 OK", &big).await;
+        let http = Http::new(&ServerUrl::parse(&base).unwrap()).unwrap();
+        let err = http
+            .get::<serde_json::Value>("v1/profiles", None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ApiError::TooLarge { limit: MAX_BODY }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("larger than 1024 KiB"), "{err}");
+        assert!(err.hint().is_some());
+
+        // No Content-Length: refused once what arrived passes the limit.
+        let response: &'static str = Box::leak(
+            format!("HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\n\r\n{big}")
+                .into_boxed_str(),
+        );
+        let (url, _head) = one_shot_server(response).await;
+        let err = Http::new(&url)
+            .unwrap()
+            .get::<serde_json::Value>("v1/profiles", None)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ApiError::TooLarge { .. }), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn an_answer_of_just_under_a_mebibyte_is_read() {
+        use crate::test_server::one_shot;
+        let body = format!("{{\"pad\":\"{}\"}}", "x".repeat(MAX_BODY - 20));
+        let (base, _request) = one_shot("200 OK", &body).await;
+        let http = Http::new(&ServerUrl::parse(&base).unwrap()).unwrap();
+        let answer: serde_json::Value = http.get("v1/profiles", None).await.unwrap();
+        assert_eq!(answer["pad"].as_str().map(str::len), Some(MAX_BODY - 20));
     }
 
     #[tokio::test]

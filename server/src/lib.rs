@@ -26,3 +26,4 @@ pub mod state;
 pub mod sts;
 pub mod tokens;
 pub mod trail;
+pub mod upkeep;

@@ -128,6 +128,7 @@ impl Application {
     ) -> anyhow::Result<()> {
         let state = self.state.clone();
         let maintenance = tokio::spawn(maintain(state.clone()));
+        let upkeep = tokio::spawn(crate::upkeep::run(state.clone()));
         let summary = tokio::spawn(crate::limits::summarize(
             state.limits.clone(),
             state.audit.clone(),
@@ -162,6 +163,7 @@ impl Application {
             );
         }
         maintenance.abort();
+        upkeep.abort();
         state.limits.stop();
         let _ = summary.await;
         for task in background {
@@ -183,19 +185,13 @@ impl Application {
     }
 }
 
-/// Periodic upkeep: a fresh signing key each day, expired short-lived rows removed.
+/// Periodic upkeep: a fresh signing key each day (expired rows: `crate::upkeep`).
 async fn maintain(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;
-        let now = clock::now();
-        if let Err(e) = state.tokens.rotate_if_due(now).await {
+        if let Err(e) = state.tokens.rotate_if_due(clock::now()).await {
             tracing::warn!(error = %e, "signing key rotation failed; will retry");
-        }
-        match db::cleanup::expired(&state.db, now).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(rows = n, "removed expired login state"),
-            Err(e) => tracing::warn!(error = %e, "cleanup failed; will retry"),
         }
     }
 }

@@ -115,7 +115,8 @@ impl TestAppBuilder {
         self
     }
 
-    /// Answers AssumeRole with `sts` instead of moto (benchmarks only: never in a test of issuance).
+    /// Answers AssumeRole with `sts` instead of moto: benchmarks' instant stand-in, or a recorder
+    /// wrapping the real moto-backed client (tests/e2e/sts_requests.rs); never a fake in a test of issuance.
     pub fn sts(mut self, sts: std::sync::Arc<dyn vault_server::sts::RoleIssuer>) -> Self {
         self.sts = Some(sts);
         self

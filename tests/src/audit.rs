@@ -5,6 +5,16 @@ use serde_json::Value;
 use vault_api::Credentials;
 
 impl TestApp {
+    /// The first `audit_prune` event, waited for (bounded: 30 s).
+    pub async fn first_prune(&self) -> Value {
+        crate::poll::until(
+            "the server to prune",
+            std::time::Duration::from_secs(30),
+            || async { self.audit_rows_for("audit_prune").await.into_iter().next() },
+        )
+        .await
+    }
+
     /// Every audit row as JSON, oldest first.
     pub async fn audit_rows(&self) -> Vec<Value> {
         sqlx::query_scalar::<_, Value>(

@@ -54,3 +54,34 @@ impl ServerRole {
         })
     }
 }
+
+/// Appends `events` audit events 60 to 90 days old to `db` as its owner (history a server with a
+/// 30-day retention prunes at start); returns their chain positions.
+pub async fn seed_old_events(
+    db: &TestDatabase,
+    events: usize,
+) -> Result<std::ops::RangeInclusive<i64>> {
+    use std::time::Duration;
+    let owner_pool = db.pool().await?;
+    let old = crate::audit_seed::Seeder::new(
+        3,
+        vault_server::clock::now() - Duration::from_secs(90 * 86_400),
+        Duration::from_secs(30 * 86_400),
+    )
+    .events(events);
+    let seqs = crate::audit_seed::append(&owner_pool, &old).await?;
+    owner_pool.close().await;
+    Ok(seqs)
+}
+
+/// A server on `db` connected as `role` (migrations applied as the owner), pruning to a 30-day
+/// retention at start and every second.
+pub async fn spawn_pruning_as(db: &TestDatabase, role: &ServerRole) -> crate::TestApp {
+    crate::TestApp::builder()
+        .database(db.clone())
+        .server_database_url(&role.url)
+        .migration_database_url(&db.url)
+        .audit_retention("30d", "1s")
+        .spawn()
+        .await
+}

@@ -1,5 +1,7 @@
-//! The loopback redirect listener (RFC 8252 §7.3): a one-shot HTTP/1.1 endpoint on 127.0.0.1 that
-//! receives `/callback?code=…&state=…` from the browser.
+//! The loopback redirect listener (RFC 8252 §7.3): an HTTP/1.1 endpoint on 127.0.0.1 that waits
+//! for `/callback?code=…&state=…` from the browser. Any local process can reach the port, so a
+//! request without this login's `state` is answered with 400 and ignored: it can neither end
+//! nor steer the login.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -37,7 +39,9 @@ impl Loopback {
         format!("http://127.0.0.1:{}/callback", self.port)
     }
 
-    /// Serves requests until the one to `/callback` arrives; returns its code if `state` matches.
+    /// Serves requests until a `/callback` carrying this login's `state` arrives; returns its
+    /// code, or the error it reports. Callbacks with another state or none are refused and
+    /// ignored (the caller bounds the whole wait).
     pub async fn wait_for_code(self, state: &str) -> anyhow::Result<String> {
         loop {
             let (mut stream, _) = self.listener.accept().await?;
@@ -55,6 +59,15 @@ impl Loopback {
                 continue;
             }
             let params: HashMap<String, String> = url.query_pairs().into_owned().collect();
+            if !state_matches(&params, state) {
+                respond(
+                    &mut stream,
+                    "400 Bad Request",
+                    "This answer does not belong to the login in progress; it was ignored.",
+                )
+                .await;
+                continue;
+            }
             let outcome = callback_outcome(&params, state);
             let page = match &outcome {
                 Ok(_) => (
@@ -72,9 +85,17 @@ impl Loopback {
     }
 }
 
+/// Whether a callback carries this login's `state` (compared in constant time).
+fn state_matches(params: &HashMap<String, String>, state: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    params
+        .get("state")
+        .is_some_and(|s| bool::from(s.as_bytes().ct_eq(state.as_bytes())))
+}
+
 /// What a callback's parameters mean: the code, or why there is none.
 fn callback_outcome(params: &HashMap<String, String>, state: &str) -> anyhow::Result<String> {
-    if params.get("state").map(String::as_str) != Some(state) {
+    if !state_matches(params, state) {
         return Err(UserError::new(
             "the login answer does not belong to this login (state mismatch); it was ignored",
         )
@@ -164,7 +185,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_listener_ignores_other_paths_and_answers_the_callback() {
+    async fn the_listener_ignores_other_paths_and_answers_with_another_state_and_waits_for_the_callback(
+    ) {
         let loopback = Loopback::bind().await.unwrap();
         let uri = loopback.redirect_uri();
         let port = uri
@@ -190,6 +212,18 @@ mod tests {
             }
         };
         assert!(get("/favicon.ico").await.starts_with("HTTP/1.1 404"));
+        // Another state, or none, even with a code or an error: refused, and the login waits on.
+        for forged in [
+            "/callback?code=evil&state=forged",
+            "/callback?code=evil",
+            "/callback?error=access_denied&state=st2",
+            "/callback",
+        ] {
+            let answer = get(forged).await;
+            assert!(answer.starts_with("HTTP/1.1 400"), "{forged}: {answer}");
+            assert!(answer.contains("ignored"), "{forged}: {answer}");
+            assert!(!waiter.is_finished(), "{forged} ended the login");
+        }
         assert!(get("/callback?code=c0de&state=st")
             .await
             .starts_with("HTTP/1.1 200"));

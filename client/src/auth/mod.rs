@@ -50,7 +50,43 @@ pub async fn discover(http: &Http) -> anyhow::Result<AuthorizationServerMetadata
         ))
         .into());
     }
+    check_endpoints(http.server(), &meta)?;
     Ok(meta)
+}
+
+/// Refuses metadata whose endpoints lead away from the server: codes, tokens and refresh tokens
+/// are sent to them, so each must be http(s) on the server's own origin (scheme, host and port).
+fn check_endpoints(server: &ServerUrl, meta: &AuthorizationServerMetadata) -> anyhow::Result<()> {
+    let origin = server.url().origin();
+    for (name, value) in [
+        ("authorization_endpoint", &meta.authorization_endpoint),
+        ("token_endpoint", &meta.token_endpoint),
+        (
+            "device_authorization_endpoint",
+            &meta.device_authorization_endpoint,
+        ),
+        ("revocation_endpoint", &meta.revocation_endpoint),
+    ] {
+        let ok = Url::parse(value)
+            .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.origin() == origin);
+        if !ok {
+            // The server's text, shown in a terminal: cut, and no control characters.
+            let shown: String = value
+                .chars()
+                .take(120)
+                .map(|c| if c.is_control() { '?' } else { c })
+                .collect();
+            return Err(UserError::new(format!(
+                "refusing to log in: the server's metadata sends its {name} to `{shown}`, not to {}",
+                origin.ascii_serialization()
+            ))
+            .hint(format!(
+                "{server} may not be the team-vault server, or its public_url is misconfigured; ask your team-vault admin"
+            ))
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// An absolute endpoint URL from the metadata.
@@ -308,6 +344,91 @@ mod tests {
         let (base, request) = one_shot("200 OK", body).await;
         let http = Http::new(&ServerUrl::parse(&base).unwrap()).unwrap();
         (http, request)
+    }
+
+    fn metadata(base: &str, token_endpoint: &str) -> String {
+        serde_json::json!({
+            "issuer": base,
+            "authorization_endpoint": format!("{base}/oauth/authorize"),
+            "token_endpoint": token_endpoint,
+            "device_authorization_endpoint": format!("{base}/oauth/device"),
+            "revocation_endpoint": format!("{base}/oauth/revoke"),
+            "jwks_uri": format!("{base}/.well-known/jwks.json"),
+            "response_types_supported": ["code"],
+            "grant_types_supported": ["authorization_code"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": ["none"],
+        })
+        .to_string()
+    }
+
+    /// Serves the metadata `make(base)` builds for the one-shot server's own base URL.
+    async fn discover_with(
+        make: impl Fn(&str) -> String,
+    ) -> anyhow::Result<AuthorizationServerMetadata> {
+        // The server's base URL is only known once it listens: bind, then answer.
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let body = make(&base);
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf).await;
+            let response = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(response.as_bytes()).await;
+        });
+        let http = Http::new(&ServerUrl::parse(&base).unwrap()).unwrap();
+        discover(&http).await
+    }
+
+    #[tokio::test]
+    async fn metadata_whose_endpoints_are_on_the_servers_origin_is_accepted() {
+        let meta = discover_with(|base| metadata(base, &format!("{base}/oauth/token")))
+            .await
+            .unwrap();
+        assert!(meta.token_endpoint.ends_with("/oauth/token"));
+    }
+
+    #[tokio::test]
+    async fn login_refuses_metadata_sending_tokens_to_another_origin_or_scheme() {
+        let other_port = |base: &str| {
+            let port: u16 = base.rsplit(':').next().unwrap().parse().unwrap();
+            format!("http://127.0.0.1:{}/oauth/token", port.wrapping_add(1))
+        };
+        for (what, make) in [
+            (
+                "another host",
+                Box::new(|_: &str| "https://evil.example/oauth/token".to_owned())
+                    as Box<dyn Fn(&str) -> String>,
+            ),
+            ("another port", Box::new(other_port)),
+            (
+                "another scheme",
+                Box::new(|base: &str| base.replace("http://", "https://") + "/oauth/token"),
+            ),
+            (
+                "not http",
+                Box::new(|base: &str| base.replace("http://", "ftp://") + "/oauth/token"),
+            ),
+            ("not a URL", Box::new(|_: &str| "/oauth/token".to_owned())),
+        ] {
+            let err = discover_with(|base| metadata(base, &make(base)))
+                .await
+                .unwrap_err();
+            let line = err.to_string();
+            assert!(
+                line.starts_with(
+                    "refusing to log in: the server's metadata sends its token_endpoint to"
+                ),
+                "{what}: {line}"
+            );
+            assert!(!line.contains('\n'), "{what}: one line: {line}");
+            assert!(crate::error::hint(&err, &[]).is_some(), "{what}: a hint");
+        }
     }
 
     #[tokio::test]

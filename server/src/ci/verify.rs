@@ -21,7 +21,7 @@ pub const MAX_JTI_BYTES: usize = 256;
 pub const MAX_CLAIM_BYTES: usize = 512;
 pub const MAX_CLAIMS: usize = 64;
 /// Clock skew tolerated on `exp`, `nbf` and `iat`.
-const LEEWAY_SECONDS: u64 = 30;
+pub const LEEWAY_SECONDS: u64 = 30;
 
 /// A verified CI job.
 #[derive(Debug, Clone)]
@@ -31,6 +31,16 @@ pub struct CiIdentity {
     pub jti: String,
     pub expires_at: OffsetDateTime,
     pub claims: Map<String, Value>,
+}
+
+impl CiIdentity {
+    /// Until when the token's `jti` must be remembered to refuse a replay: as long as [`verify`]
+    /// would still accept the token, its expiry plus the clock leeway, plus the second that
+    /// jsonwebtoken's whole-second clock adds (it accepts while `now - leeway <= exp`, `now`
+    /// rounded down).
+    pub fn replay_window_end(&self) -> OffsetDateTime {
+        self.expires_at + std::time::Duration::from_secs(LEEWAY_SECONDS + 1)
+    }
 }
 
 /// Why a CI token was refused.

@@ -2,6 +2,7 @@
 //! each problem by its key path (`profiles[1].max_duration: ...`).
 
 mod ci;
+mod cleanup;
 mod database;
 mod http;
 mod identities;
@@ -18,6 +19,7 @@ mod user_codes;
 use std::path::Path;
 
 pub use ci::{CiIssuer, CiRule};
+pub use cleanup::CleanupConfig;
 pub use database::{DatabaseConfig, Timeouts};
 pub use http::HttpConfig;
 pub use identities::Identity;

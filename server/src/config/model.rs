@@ -8,6 +8,7 @@ use url::Url;
 
 use super::{
     ci::{CiIssuer, CiRule},
+    cleanup::CleanupConfig,
     database::{DatabaseConfig, Timeouts},
     http::HttpConfig,
     identities::Identity,
@@ -60,6 +61,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// `[timeouts]`: whole-request bounds.
     pub timeouts: Timeouts,
+    /// `[cleanup]`: how often expired short-lived rows are removed.
+    pub cleanup: CleanupConfig,
 }
 
 impl Config {

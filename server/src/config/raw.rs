@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use super::{
     ci::{validate_issuers, validate_rules, RawCiIssuer, RawCiRule},
+    cleanup::RawCleanup,
     database::{RawDatabase, RawTimeouts},
     http::RawHttp,
     identities::{self, RawIdentity},
@@ -59,6 +60,8 @@ pub(super) struct RawConfig {
     http: RawHttp,
     #[serde(default)]
     database: RawDatabase,
+    #[serde(default)]
+    cleanup: RawCleanup,
     #[serde(default)]
     timeouts: RawTimeouts,
 }
@@ -212,6 +215,7 @@ impl RawConfig {
         let http = self.http.validate(&mut p);
         let database = self.database.validate(&mut p);
         let timeouts = self.timeouts.validate(&mut p);
+        let cleanup = self.cleanup.validate(&mut p);
         if let Some(name) = aws.as_ref().and_then(|a| a.identity.as_ref()) {
             if !identities.iter().any(|i| &i.name == name) {
                 p.push(format!(
@@ -261,6 +265,7 @@ impl RawConfig {
             trusted_proxies,
             database,
             timeouts,
+            cleanup,
             audit: AuditConfig {
                 retention,
                 prune_interval: prune_interval.expect("checked"),

@@ -101,7 +101,8 @@ pub async fn exchange(
     // a burst of jobs with one identity must not queue behind each other. The audit event goes
     // through the group-committing writer afterwards; if it cannot be written, no token leaves.
     let mut tx = state.db.begin().await?;
-    if !db::ci::first_use(&mut *tx, &job.issuer.issuer, &job.jti, now, job.expires_at).await? {
+    let remember_until = job.replay_window_end();
+    if !db::ci::first_use(&mut *tx, &job.issuer.issuer, &job.jti, now, remember_until).await? {
         drop(tx);
         let reason = "this CI token was already used (jti replay)";
         refusal.record(Some(&job), Outcome::Denied, reason).await?;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 use vault_e2e::audit_seed::{self, Seeder};
-use vault_e2e::{database::TestDatabase, env::TestEnv, poll, TestApp};
+use vault_e2e::{database::TestDatabase, env::TestEnv, TestApp};
 use vault_server::clock;
 use vault_server::trail::retention::prune_once;
 
@@ -70,10 +70,7 @@ async fn retention_pruning_by_the_server_leaves_a_chain_that_verifies_from_its_c
         .audit_retention("30d", "1s")
         .spawn()
         .await;
-    let prune = poll::until("the server to prune", Duration::from_secs(30), || async {
-        app.audit_rows_for("audit_prune").await.into_iter().next()
-    })
-    .await;
+    let prune = app.first_prune().await;
     assert_eq!(prune["principal"], "vault-server", "{prune:#}");
     assert_eq!(prune["principal_kind"], "system", "{prune:#}");
     assert_eq!(prune["outcome"], "success", "{prune:#}");

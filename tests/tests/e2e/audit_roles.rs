@@ -3,12 +3,9 @@
 //! change nor remove events.
 
 use sqlx::{Connection, PgConnection};
-use std::time::Duration;
-use vault_e2e::audit_seed::{self, Seeder};
 use vault_e2e::database::TestDatabase;
-use vault_e2e::db_roles::{server_role_grants, ServerRole};
+use vault_e2e::db_roles::{seed_old_events, server_role_grants, spawn_pruning_as, ServerRole};
 use vault_e2e::env::TestEnv;
-use vault_e2e::{poll, TestApp};
 
 /// Runs `sql` as the role; returns the SQLSTATE and message of the refusal.
 async fn refused(conn: &mut PgConnection, sql: &str) -> (String, String) {
@@ -88,23 +85,8 @@ async fn a_server_on_the_restricted_role_issues_and_prunes_but_the_role_cannot_c
     conn.close().await.ok();
 
     // History older than the retention period, present before the server starts.
-    let owner_pool = db.pool().await.unwrap();
-    let old = Seeder::new(
-        3,
-        vault_server::clock::now() - Duration::from_secs(90 * 86_400),
-        Duration::from_secs(30 * 86_400),
-    )
-    .events(120);
-    let old = audit_seed::append(&owner_pool, &old).await.unwrap();
-    owner_pool.close().await;
-
-    let app = TestApp::builder()
-        .database(db.clone())
-        .server_database_url(&role.url)
-        .migration_database_url(&db.url)
-        .audit_retention("30d", "1s")
-        .spawn()
-        .await;
+    let old = seed_old_events(&db, 120).await.unwrap();
+    let app = spawn_pruning_as(&db, &role).await;
     let connections: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM pg_stat_activity WHERE usename = $1 AND datname = current_database()",
     )
@@ -125,10 +107,7 @@ async fn a_server_on_the_restricted_role_issues_and_prunes_but_the_role_cannot_c
         .await;
 
     // Pruning works: through audit_prune(), which the role may only execute.
-    let prune = poll::until("the server to prune", Duration::from_secs(30), || async {
-        app.audit_rows_for("audit_prune").await.into_iter().next()
-    })
-    .await;
+    let prune = app.first_prune().await;
     assert_eq!(prune["details"]["cut_seq"], *old.end(), "{prune:#}");
     assert_eq!(prune["details"]["pruned"], 120, "{prune:#}");
     let report = app.admin_audit_api().await.verify(&[]).await;

@@ -111,7 +111,11 @@ pub async fn fetch_github_token(
     if !status.is_success() {
         return Err(failed(format!("HTTP {status}")).into());
     }
-    let body = resp.bytes().await.map_err(unreachable)?;
+    let body = match crate::http::read_limited(resp, crate::http::MAX_BODY).await {
+        Ok(body) => body,
+        Err(crate::http::BodyError::Cut(e)) => return Err(unreachable(e).into()),
+        Err(e) => return Err(failed(e.to_string()).into()),
+    };
     let answer: GitHubIdToken = serde_json::from_slice(&body)
         .map_err(|_| failed("the answer is not the expected JSON".to_owned()))?;
     match answer.value.map(|v| v.trim().to_owned()) {
