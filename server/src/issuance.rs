@@ -111,7 +111,7 @@ fn assume_request(caller: &Caller, meta: &RequestMeta, grant: &Grant<'_>) -> Ass
     let mut tags = vec![
         (
             "vault-principal".to_owned(),
-            sts::session_name(&caller.principal.display, caller.principal.id),
+            sts::session_name_of(&caller.principal),
         ),
         (
             "vault-principal-kind".to_owned(),
@@ -124,7 +124,7 @@ fn assume_request(caller: &Caller, meta: &RequestMeta, grant: &Grant<'_>) -> Ass
             tags.extend(ci::naming::tags(claims));
             ci::naming::session_name(&caller.principal.display, claims, caller.principal.id)
         }
-        None => sts::session_name(&caller.principal.display, caller.principal.id),
+        None => sts::session_name_of(&caller.principal),
     };
     AssumeRequest {
         role_arn: grant.profile.role_arn.clone(),

@@ -30,6 +30,10 @@ pub struct Principal {
     pub id: Uuid,
     pub kind: PrincipalKind,
     pub display: String,
+    /// An older principal has the same display name (the IdP gave a second subject the same
+    /// verified email): this one's session names always carry its own suffix, so the two never
+    /// share a `RoleSessionName` / `SourceIdentity`.
+    pub display_shared: bool,
 }
 
 /// A principal acting through one login session: whom an audit event is `by`.

@@ -188,6 +188,7 @@ mod tests {
                 id: Uuid::new_v4(),
                 kind: crate::principal::PrincipalKind::User,
                 display: "alice@example.com".into(),
+                display_shared: false,
             },
             groups: vec![],
             expires_at: crate::clock::now() + time::Duration::hours(1),

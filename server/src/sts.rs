@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use crate::config::AwsConfig;
 
 mod session_name;
-pub use session_name::{sanitise, session_name, MAX_LEN as SESSION_NAME_MAX};
+pub use session_name::{sanitise, session_name, session_name_of, MAX_LEN as SESSION_NAME_MAX};
 
 /// One AssumeRole call as the broker makes it.
 #[derive(Debug, Clone)]

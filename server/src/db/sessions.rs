@@ -185,7 +185,10 @@ pub async fn find_active(
 ) -> Result<Option<ActiveSession>, sqlx::Error> {
     sqlx::query_as(
         "SELECT s.id AS session_id, p.id, p.kind, p.display, s.groups, s.expires_at,
-                s.ci_issuer, s.ci_claims
+                s.ci_issuer, s.ci_claims,
+                EXISTS (SELECT 1 FROM principals o
+                         WHERE o.display = p.display AND (o.created_at, o.id) < (p.created_at, p.id))
+                  AS display_shared
          FROM login_sessions s JOIN principals p ON p.id = s.principal_id
          WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
     )

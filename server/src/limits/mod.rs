@@ -314,6 +314,7 @@ mod tests {
             id: Uuid::new_v4(),
             kind: crate::principal::PrincipalKind::User,
             display: "alice@example.com".into(),
+            display_shared: false,
         };
         for _ in 0..5 {
             assert!(limits

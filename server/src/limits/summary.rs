@@ -162,6 +162,7 @@ mod tests {
             id: Uuid::new_v4(),
             kind: PrincipalKind::User,
             display: "alice@example.com".into(),
+            display_shared: false,
         };
         s.record(
             Source::Principal(alice.id),

@@ -9,6 +9,8 @@
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::principal::Principal;
+
 /// The longest name STS accepts.
 pub const MAX_LEN: usize = 64;
 /// Hex digits of SHA-256(principal id) in the suffix (32 bits: a collision needs a changed name
@@ -17,11 +19,21 @@ const SUFFIX_HEX: usize = 8;
 
 /// The session name of `principal_id`, whose display name is `display`.
 pub fn session_name(display: &str, principal_id: Uuid) -> String {
+    named(display, principal_id, false)
+}
+
+/// The session name of a person: as [`session_name`], with the suffix also when an older
+/// principal has the same display name.
+pub fn session_name_of(principal: &Principal) -> String {
+    named(&principal.display, principal.id, principal.display_shared)
+}
+
+fn named(display: &str, principal_id: Uuid, always_suffixed: bool) -> String {
     let clean = sanitise(display);
     let unchanged = clean == display
         && (2..=MAX_LEN).contains(&clean.len())
         && !clean.to_ascii_lowercase().starts_with("aws");
-    if unchanged {
+    if unchanged && !always_suffixed {
         return clean;
     }
     let mut base = clean;
@@ -146,5 +158,27 @@ mod tests {
             let name = session_name(display, id(1));
             assert!(valid(&name), "{name:?}");
         }
+    }
+}
+
+#[cfg(test)]
+mod shared_display_tests {
+    use super::*;
+    use crate::principal::PrincipalKind;
+
+    #[test]
+    fn a_principal_sharing_an_older_ones_display_is_always_suffixed() {
+        let person = |n: u128, display_shared| Principal {
+            id: Uuid::from_u128(n),
+            kind: PrincipalKind::User,
+            display: "alice@example.com".into(),
+            display_shared,
+        };
+        assert_eq!(session_name_of(&person(1, false)), "alice@example.com");
+        let newer = session_name_of(&person(2, true));
+        assert_eq!(
+            newer,
+            format!("alice@example.com{}", suffix(Uuid::from_u128(2)))
+        );
     }
 }

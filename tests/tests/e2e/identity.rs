@@ -57,6 +57,43 @@ async fn a_plain_email_stays_the_session_name_exactly() {
 }
 
 #[tokio::test]
+async fn a_person_whose_verified_email_an_older_principal_already_had_gets_their_own_suffix() {
+    let app = TestApp::spawn().await;
+    // An older principal with alice's email: another subject the IdP once gave that address
+    // (an account deleted and made again, a second issuer).
+    sqlx::query(
+        "INSERT INTO principals (id, kind, issuer, subject, display, created_at, last_seen_at)
+         VALUES (gen_random_uuid(), 'user', 'https://old-idp.example', 'old-subject',
+                 'alice@example.com', now() - interval '1 year', now() - interval '1 year')",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let oauth = app.oauth();
+    let tokens = oauth.login("alice").await;
+    let creds = oauth.credentials(&tokens.access_token, "dev").await;
+    let row = app
+        .assert_issue_audited(&creds, "alice@example.com", "dev")
+        .await;
+    let principal_id = row["principal_id"]
+        .as_str()
+        .expect("principal_id")
+        .to_owned();
+    let want = format!("alice@example.com{}", suffix_of(&principal_id));
+    assert_eq!(row["session_name"], want.as_str(), "{row:#}");
+    assert_eq!(row["source_identity"], want.as_str(), "{row:#}");
+    // What STS received: the assumed-role ARN moto hands back names the session.
+    let arn = app.cli().caller_identity_with(&creds).await;
+    assert_eq!(
+        arn,
+        format!(
+            "{}{want}",
+            assumed_role_prefix(&app.account_id, &app.role_name("dev"))
+        )
+    );
+}
+
+#[tokio::test]
 async fn a_login_whose_email_is_unverified_is_refused_with_the_reason_and_audited() {
     let app = TestApp::spawn().await;
     let oauth = app.oauth();
