@@ -284,10 +284,32 @@ impl ServerProcess {
     }
 }
 
+/// What no server log may contain: the prefixes of the server's refresh tokens, authorization
+/// codes and device codes, and the OIDC client secret every test config carries. The in-process
+/// servers' logs are searched for the same by `secrets_at_rest`; this covers the real binaries.
+const SECRET_MARKERS: [&str; 4] = ["tvr_", "tvc_", "tvd_", "dev-secret"];
+
 impl Drop for ServerProcess {
+    /// Stops the process, then fails the test that ran it if its log holds a secret.
     fn drop(&mut self) {
         if let Some(child) = self.child.as_mut() {
             let _ = child.start_kill();
+        }
+        if std::thread::panicking() {
+            return;
+        }
+        let Ok(log) = std::fs::read_to_string(&self.log) else {
+            return;
+        };
+        for (n, line) in log.lines().enumerate() {
+            if let Some(marker) = SECRET_MARKERS.iter().find(|m| line.contains(*m)) {
+                panic!(
+                    "{}'s log ({}) line {} holds `{marker}`: a secret was logged",
+                    self.name,
+                    self.log.display(),
+                    n + 1
+                );
+            }
         }
     }
 }
