@@ -5,6 +5,7 @@ pub mod ci;
 pub mod cleanup;
 pub mod device;
 pub mod keys;
+pub mod live_sessions;
 pub mod logins;
 pub mod principals;
 pub mod refresh;

@@ -32,23 +32,33 @@ impl ActiveSession {
     }
 }
 
+/// Where a login came from: the client address and user agent of the request that opened it
+/// (already bounded by `RequestMeta`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Origin<'a> {
+    pub client_addr: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+}
+
 /// Opens login session `id` for `principal_id` with the groups the IdP vouched for (read
 /// `now`) and its sealed tokens.
 #[tracing::instrument(skip_all)]
+#[allow(clippy::too_many_arguments)]
 pub async fn create(
     ex: impl PgExecutor<'_>,
     id: Uuid,
     principal_id: Uuid,
     groups: &[String],
     tokens: &SealedTokens,
+    from: Origin<'_>,
     now: OffsetDateTime,
     expires_at: OffsetDateTime,
 ) -> Result<Uuid, sqlx::Error> {
     sqlx::query(
         "INSERT INTO login_sessions (id, principal_id, groups, created_at, expires_at,
              membership_checked_at, upstream_refresh_sealed, upstream_access_sealed,
-             upstream_access_expires_at)
-         VALUES ($1, $2, $3, $4, $5, $4, $6, $7, $8)",
+             upstream_access_expires_at, client_addr, user_agent)
+         VALUES ($1, $2, $3, $4, $5, $4, $6, $7, $8, $9, $10)",
     )
     .bind(id)
     .bind(principal_id)
@@ -58,9 +68,26 @@ pub async fn create(
     .bind(&tokens.refresh)
     .bind(&tokens.access)
     .bind(tokens.access_expires_at)
+    .bind(from.client_addr)
+    .bind(from.user_agent)
     .execute(ex)
     .await?;
     Ok(id)
+}
+
+/// Notes that the session's tokens were refreshed at `now`.
+#[tracing::instrument(skip_all)]
+pub async fn touch_refreshed(
+    ex: impl PgExecutor<'_>,
+    session_id: Uuid,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE login_sessions SET last_refresh_at = $2 WHERE id = $1")
+        .bind(session_id)
+        .bind(now)
+        .execute(ex)
+        .await?;
+    Ok(())
 }
 
 /// What a refresh needs to know about a person's login: its age, when its groups were last
@@ -157,13 +184,15 @@ pub async fn create_ci(
     principal_id: Uuid,
     issuer: &str,
     claims: &serde_json::Value,
+    from: Origin<'_>,
     now: OffsetDateTime,
     expires_at: OffsetDateTime,
 ) -> Result<Uuid, sqlx::Error> {
     let id = Uuid::new_v4();
     sqlx::query(
-        "INSERT INTO login_sessions (id, principal_id, groups, created_at, expires_at, ci_issuer, ci_claims)
-         VALUES ($1, $2, '{}', $3, $4, $5, $6)",
+        "INSERT INTO login_sessions (id, principal_id, groups, created_at, expires_at, ci_issuer,
+             ci_claims, client_addr, user_agent)
+         VALUES ($1, $2, '{}', $3, $4, $5, $6, $7, $8)",
     )
     .bind(id)
     .bind(principal_id)
@@ -171,6 +200,8 @@ pub async fn create_ci(
     .bind(expires_at)
     .bind(issuer)
     .bind(claims)
+    .bind(from.client_addr)
+    .bind(from.user_agent)
     .execute(ex)
     .await?;
     Ok(id)

@@ -168,6 +168,7 @@ async fn complete(
         principal_id,
         &who.groups,
         &who.tokens,
+        meta.origin(),
         now,
         expires,
     )

@@ -1,5 +1,6 @@
 //! End-to-end tests of team-vault: one binary, one module per topic (run them with tests/run).
 
+mod admin_sessions;
 mod api_input;
 mod audit;
 mod audit_api;

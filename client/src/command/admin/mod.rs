@@ -1,8 +1,10 @@
-//! `vault admin …`: the server's own IAM keys (`/v1/admin/*`, admins only). The status table lives
-//! in `keys`, starting a rotation in `rotate`; the errors both explain alike live here.
+//! `vault admin …`: the server's own IAM keys and people's logins (`/v1/admin/*`, admins only).
+//! The key table lives in `keys`, starting a rotation in `rotate`, the live logins in `sessions`;
+//! the errors they all explain alike live here.
 
 pub mod keys;
 pub mod rotate;
+pub mod sessions;
 
 use clap::{Parser, Subcommand};
 
@@ -25,6 +27,8 @@ enum Action {
     Keys(keys::Cmd),
     /// Rotate now: one identity's key (--identity), or every identity's
     Rotate(rotate::Cmd),
+    /// Show the live logins: who, since when, last refresh, from where, and their session ids
+    Sessions(sessions::Cmd),
 }
 
 impl Cmd {
@@ -34,6 +38,7 @@ impl Cmd {
         let result = match self.action {
             Action::Keys(cmd) => cmd.run(&auth).await,
             Action::Rotate(cmd) => cmd.run(&auth).await,
+            Action::Sessions(cmd) => cmd.run(&auth).await,
         };
         result.map_err(|err| explain(err, &server))
     }
