@@ -54,3 +54,20 @@ pub struct SessionsResponse {
     /// More live logins exist than the answer holds (narrow it with `principal`).
     pub truncated: bool,
 }
+
+/// Body of `POST /v1/admin/principals/disable` and `/enable`: the principal by its display name.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PrincipalRequest {
+    pub principal: String,
+}
+
+/// Answer of `POST /v1/admin/principals/disable` and `/enable`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PrincipalStateResponse {
+    pub principal: String,
+    /// Whether it is disabled now.
+    pub disabled: bool,
+    /// Its live logins, which every replica has been told to look up again.
+    pub live_sessions: u64,
+}

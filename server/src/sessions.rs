@@ -194,6 +194,7 @@ mod tests {
             expires_at: crate::clock::now() + time::Duration::hours(1),
             ci_issuer: None,
             ci_claims: None,
+            disabled: false,
         }
     }
 

@@ -7,6 +7,7 @@ pub mod device;
 pub mod keys;
 pub mod live_sessions;
 pub mod logins;
+pub mod people;
 pub mod principals;
 pub mod refresh;
 pub mod sessions;

@@ -20,6 +20,8 @@ pub struct ActiveSession {
     /// For CI sessions: the `[[ci_issuers]]` name and the verified claims of the job.
     pub ci_issuer: Option<String>,
     pub ci_claims: Option<serde_json::Value>,
+    /// An admin disabled the principal (`vault admin disable`): nothing it presents is honoured.
+    pub disabled: bool,
 }
 
 impl ActiveSession {
@@ -219,7 +221,8 @@ pub async fn find_active(
                 s.ci_issuer, s.ci_claims,
                 EXISTS (SELECT 1 FROM principals o
                          WHERE o.display = p.display AND (o.created_at, o.id) < (p.created_at, p.id))
-                  AS display_shared
+                  AS display_shared,
+                p.disabled_at IS NOT NULL AS disabled
          FROM login_sessions s JOIN principals p ON p.id = s.principal_id
          WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
     )

@@ -1,4 +1,5 @@
 //! Offboarding: what admins see of people's live logins and how they end them. The domain calls
-//! behind `vault admin sessions` (and, later, the web console's People page).
+//! behind `vault admin sessions`, `disable` and `enable` (and, later, the web console's People page).
 
+pub mod disable;
 pub mod sessions;

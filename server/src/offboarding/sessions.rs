@@ -15,8 +15,6 @@ use crate::{
 
 /// Most logins one answer lists; `truncated` says when there were more.
 pub const MAX_LISTED: usize = 1000;
-/// The longest principal name a filter may give (displays are bounded alike).
-pub const MAX_PRINCIPAL: usize = 512;
 
 /// The live logins (of `principal` when given), newest first, with a `sessions_list` event.
 pub async fn list(
@@ -25,12 +23,10 @@ pub async fn list(
     meta: &RequestMeta,
     principal: Option<&str>,
 ) -> Result<SessionsResponse, ApiError> {
-    let principal = principal.filter(|p| !p.is_empty());
-    if principal.is_some_and(|p| p.len() > MAX_PRINCIPAL) {
-        return Err(ApiError::BadRequest(format!(
-            "principal: at most {MAX_PRINCIPAL} bytes"
-        )));
-    }
+    let principal = match principal.filter(|p| !p.trim().is_empty()) {
+        Some(p) => Some(super::disable::named(p)?),
+        None => None,
+    };
     let now = clock::now();
     let mut rows =
         db::live_sessions::list(&state.db, principal, now, MAX_LISTED as i64 + 1).await?;

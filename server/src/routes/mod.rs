@@ -55,6 +55,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/admin/keys", get(admin::keys))
         .route("/v1/admin/rotate", post(admin::rotate))
         .route("/v1/admin/sessions", get(people::sessions))
+        .route("/v1/admin/principals/disable", post(people::disable))
+        .route("/v1/admin/principals/enable", post(people::enable))
         .route("/v1/audit", get(audit::list))
         .route("/v1/audit/follow", get(audit::follow))
         .route("/v1/audit/export", get(audit::export))

@@ -1,17 +1,19 @@
-//! `/v1/admin/sessions` and the other offboarding endpoints: people's logins, for admins.
+//! `/v1/admin/sessions` and `/v1/admin/principals/{disable,enable}`: people's logins and access,
+//! for admins.
 
 use axum::{
     extract::{rejection::QueryRejection, Query, State},
     Json,
 };
 use serde::Deserialize;
-use vault_api::admin::SessionsResponse;
+use vault_api::admin::{PrincipalRequest, PrincipalStateResponse, SessionsResponse};
 
 use crate::{
     auth::{Admin, Attempt},
     error::ApiError,
     offboarding,
     request_meta::RequestMeta,
+    routes::json::AppJson,
     state::AppState,
 };
 
@@ -19,6 +21,17 @@ use crate::{
 pub struct SeeSessions;
 impl Attempt for SeeSessions {
     const WHAT: &'static str = "see people's login sessions";
+}
+
+/// `POST /v1/admin/principals/disable`.
+pub struct DisablePrincipal;
+impl Attempt for DisablePrincipal {
+    const WHAT: &'static str = "disable a principal";
+}
+/// `POST /v1/admin/principals/enable`.
+pub struct EnablePrincipal;
+impl Attempt for EnablePrincipal {
+    const WHAT: &'static str = "enable a principal";
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -38,4 +51,26 @@ pub async fn sessions(
     let listed =
         offboarding::sessions::list(&state, &caller, &meta, p.principal.as_deref()).await?;
     Ok(Json(listed))
+}
+
+/// Disables a principal: no login, refresh or request of it is honoured until it is enabled.
+pub async fn disable(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    Admin(caller, _): Admin<DisablePrincipal>,
+    AppJson(body): AppJson<PrincipalRequest>,
+) -> Result<Json<PrincipalStateResponse>, ApiError> {
+    let done = offboarding::disable::set(&state, &caller, &meta, &body.principal, true).await?;
+    Ok(Json(done))
+}
+
+/// Enables a disabled principal again.
+pub async fn enable(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    Admin(caller, _): Admin<EnablePrincipal>,
+    AppJson(body): AppJson<PrincipalRequest>,
+) -> Result<Json<PrincipalStateResponse>, ApiError> {
+    let done = offboarding::disable::set(&state, &caller, &meta, &body.principal, false).await?;
+    Ok(Json(done))
 }

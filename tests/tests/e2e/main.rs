@@ -26,6 +26,7 @@ mod commands;
 mod credential_process;
 mod database_faults;
 mod device_binding;
+mod disable;
 mod exec;
 mod grant_events;
 mod hostile_input;

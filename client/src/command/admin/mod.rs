@@ -1,7 +1,9 @@
 //! `vault admin …`: the server's own IAM keys and people's logins (`/v1/admin/*`, admins only).
-//! The key table lives in `keys`, starting a rotation in `rotate`, the live logins in `sessions`;
+//! The key table lives in `keys`, starting a rotation in `rotate`, the live logins in `sessions`,
+//! disabling and enabling a principal in `access`;
 //! the errors they all explain alike live here.
 
+pub mod access;
 pub mod keys;
 pub mod rotate;
 pub mod sessions;
@@ -29,6 +31,10 @@ enum Action {
     Rotate(rotate::Cmd),
     /// Show the live logins: who, since when, last refresh, from where, and their session ids
     Sessions(sessions::Cmd),
+    /// Disable a principal: no login, refresh or credentials, whatever its IdP groups say, until enabled
+    Disable(access::Cmd),
+    /// Enable a disabled principal again
+    Enable(access::Cmd),
 }
 
 impl Cmd {
@@ -39,6 +45,8 @@ impl Cmd {
             Action::Keys(cmd) => cmd.run(&auth).await,
             Action::Rotate(cmd) => cmd.run(&auth).await,
             Action::Sessions(cmd) => cmd.run(&auth).await,
+            Action::Disable(cmd) => cmd.run(&auth, true).await,
+            Action::Enable(cmd) => cmd.run(&auth, false).await,
         };
         result.map_err(|err| explain(err, &server))
     }
@@ -56,6 +64,11 @@ fn explain(err: anyhow::Error, server: &ServerUrl) -> anyhow::Error {
         Some(ApiError::Status { status: 404, code: Some(code), message }) if code == "unknown_identity" => {
             UserError::new(message.clone())
                 .hint("`vault admin keys` lists the server's identities")
+                .into()
+        }
+        Some(ApiError::Status { status: 404, code: Some(code), message }) if code == "unknown_principal" => {
+            UserError::new(message.clone())
+                .hint("`vault admin sessions` lists the principals with live logins")
                 .into()
         }
         Some(ApiError::Status { status: 404, .. }) => {
