@@ -71,3 +71,22 @@ pub struct PrincipalStateResponse {
     /// Its live logins, which every replica has been told to look up again.
     pub live_sessions: u64,
 }
+
+/// Body of `POST /v1/admin/revoke`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeRequest {
+    /// The principal by its display name (a person's email, a CI job's subject).
+    pub principal: String,
+    /// Why, for the audit trail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Answer of `POST /v1/admin/revoke`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RevokeResponse {
+    pub principal: String,
+    /// Live logins ended, on every replica.
+    pub logins_ended: u64,
+}

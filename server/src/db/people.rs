@@ -53,3 +53,42 @@ pub async fn announce_sessions_of(
     .fetch_all(ex)
     .await
 }
+
+/// The ids of the principals displayed as `display` (not the server's own).
+#[tracing::instrument(skip_all)]
+pub async fn ids_of(ex: impl PgExecutor<'_>, display: &str) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM principals WHERE display = $1 AND kind <> 'system'")
+        .bind(display)
+        .fetch_all(ex)
+        .await
+}
+
+/// Revokes every live session of these principals (the `login_sessions` trigger tells every
+/// replica) and announces the principals on `vault_principal_revoked` (`sessions::
+/// PRINCIPAL_CHANNEL`) so replicas drop what they keep per principal; returns the sessions
+/// revoked. Notices go out when the transaction commits.
+#[tracing::instrument(skip_all)]
+pub async fn revoke_sessions_of(
+    conn: &mut sqlx::PgConnection,
+    principals: &[Uuid],
+    reason: &str,
+    now: OffsetDateTime,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    let revoked = sqlx::query_scalar(
+        "UPDATE login_sessions SET revoked_at = $2, revoke_reason = $3
+         WHERE principal_id = ANY($1) AND revoked_at IS NULL
+         RETURNING id",
+    )
+    .bind(principals)
+    .bind(now)
+    .bind(reason)
+    .fetch_all(&mut *conn)
+    .await?;
+    sqlx::query(
+        "SELECT pg_notify('vault_principal_revoked', id::text) FROM unnest($1::uuid[]) AS id",
+    )
+    .bind(principals)
+    .execute(&mut *conn)
+    .await?;
+    Ok(revoked)
+}

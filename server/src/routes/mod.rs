@@ -57,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/admin/sessions", get(people::sessions))
         .route("/v1/admin/principals/disable", post(people::disable))
         .route("/v1/admin/principals/enable", post(people::enable))
+        .route("/v1/admin/revoke", post(people::revoke))
         .route("/v1/audit", get(audit::list))
         .route("/v1/audit/follow", get(audit::follow))
         .route("/v1/audit/export", get(audit::export))

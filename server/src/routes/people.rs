@@ -1,12 +1,14 @@
-//! `/v1/admin/sessions` and `/v1/admin/principals/{disable,enable}`: people's logins and access,
-//! for admins.
+//! `/v1/admin/sessions`, `/v1/admin/principals/{disable,enable}` and `/v1/admin/revoke`: people's
+//! logins and access, for admins.
 
 use axum::{
     extract::{rejection::QueryRejection, Query, State},
     Json,
 };
 use serde::Deserialize;
-use vault_api::admin::{PrincipalRequest, PrincipalStateResponse, SessionsResponse};
+use vault_api::admin::{
+    PrincipalRequest, PrincipalStateResponse, RevokeRequest, RevokeResponse, SessionsResponse,
+};
 
 use crate::{
     auth::{Admin, Attempt},
@@ -32,6 +34,12 @@ impl Attempt for DisablePrincipal {
 pub struct EnablePrincipal;
 impl Attempt for EnablePrincipal {
     const WHAT: &'static str = "enable a principal";
+}
+
+/// `POST /v1/admin/revoke`.
+pub struct RevokePrincipal;
+impl Attempt for RevokePrincipal {
+    const WHAT: &'static str = "revoke a principal";
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -72,5 +80,17 @@ pub async fn enable(
     AppJson(body): AppJson<PrincipalRequest>,
 ) -> Result<Json<PrincipalStateResponse>, ApiError> {
     let done = offboarding::disable::set(&state, &caller, &meta, &body.principal, false).await?;
+    Ok(Json(done))
+}
+
+/// Ends every login of a principal on every replica.
+pub async fn revoke(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    Admin(caller, _): Admin<RevokePrincipal>,
+    AppJson(body): AppJson<RevokeRequest>,
+) -> Result<Json<RevokeResponse>, ApiError> {
+    let reason = body.reason.as_deref();
+    let done = offboarding::revoke::revoke(&state, &caller, &meta, &body.principal, reason).await?;
     Ok(Json(done))
 }

@@ -1,10 +1,11 @@
 //! `vault admin …`: the server's own IAM keys and people's logins (`/v1/admin/*`, admins only).
 //! The key table lives in `keys`, starting a rotation in `rotate`, the live logins in `sessions`,
-//! disabling and enabling a principal in `access`;
+//! disabling and enabling a principal in `access`, ending its logins in `revoke`;
 //! the errors they all explain alike live here.
 
 pub mod access;
 pub mod keys;
+pub mod revoke;
 pub mod rotate;
 pub mod sessions;
 
@@ -35,6 +36,8 @@ enum Action {
     Disable(access::Cmd),
     /// Enable a disabled principal again
     Enable(access::Cmd),
+    /// End every login of a principal at once, on every replica
+    Revoke(revoke::Cmd),
 }
 
 impl Cmd {
@@ -47,6 +50,7 @@ impl Cmd {
             Action::Sessions(cmd) => cmd.run(&auth).await,
             Action::Disable(cmd) => cmd.run(&auth, true).await,
             Action::Enable(cmd) => cmd.run(&auth, false).await,
+            Action::Revoke(cmd) => cmd.run(&auth).await,
         };
         result.map_err(|err| explain(err, &server))
     }
