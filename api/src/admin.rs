@@ -28,3 +28,65 @@ pub struct RotateResponse {
     /// Identities whose rotation is now under way.
     pub identities: Vec<String>,
 }
+
+/// One live login, as `GET /v1/admin/sessions` lists it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LoginSessionView {
+    /// The login session id (the `sid` of its access tokens).
+    pub session_id: String,
+    /// The principal's display name (a person's email, a CI job's subject).
+    pub principal: String,
+    /// `user` or `ci`.
+    pub kind: String,
+    /// RFC 3339 times: when the login opened, its last token refresh, when it ends at the latest.
+    pub started: String,
+    pub last_refresh: Option<String>,
+    pub expires: String,
+    /// Of the request that opened the login (the browser's for a browser login).
+    pub client_addr: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// Answer of `GET /v1/admin/sessions[?principal=P]`: newest first.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SessionsResponse {
+    pub sessions: Vec<LoginSessionView>,
+    /// More live logins exist than the answer holds (narrow it with `principal`).
+    pub truncated: bool,
+}
+
+/// Body of `POST /v1/admin/principals/disable` and `/enable`: the principal by its display name.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PrincipalRequest {
+    pub principal: String,
+}
+
+/// Answer of `POST /v1/admin/principals/disable` and `/enable`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PrincipalStateResponse {
+    pub principal: String,
+    /// Whether it is disabled now.
+    pub disabled: bool,
+    /// Its live logins, which every replica has been told to look up again.
+    pub live_sessions: u64,
+}
+
+/// Body of `POST /v1/admin/revoke`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeRequest {
+    /// The principal by its display name (a person's email, a CI job's subject).
+    pub principal: String,
+    /// Why, for the audit trail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Answer of `POST /v1/admin/revoke`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RevokeResponse {
+    pub principal: String,
+    /// Live logins ended, on every replica.
+    pub logins_ended: u64,
+}

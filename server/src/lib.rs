@@ -13,6 +13,7 @@ pub mod issuance;
 pub mod keys;
 pub mod limits;
 pub mod login;
+pub mod offboarding;
 pub mod oidc;
 pub mod policy;
 pub mod principal;

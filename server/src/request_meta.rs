@@ -32,6 +32,14 @@ pub struct RequestMeta {
 }
 
 impl RequestMeta {
+    /// Where this request came from, as a login session remembers it.
+    pub fn origin(&self) -> crate::db::sessions::Origin<'_> {
+        crate::db::sessions::Origin {
+            client_addr: self.client_addr.as_deref(),
+            user_agent: self.user_agent.as_deref(),
+        }
+    }
+
     /// For events the server raises itself.
     pub fn internal() -> Self {
         RequestMeta {

@@ -7,6 +7,9 @@
 //! revokes also forgets it at once, and a replica whose LISTEN connection is down caches
 //! nothing. The time limit (`session_cache_ttl`, default 1 s, `0s` turns the cache off) only
 //! bounds what a notification lost with a dying connection could cost.
+//!
+//! The same connection hears `vault_principal_revoked` (`vault admin revoke`), passed to the
+//! hooks that keep something per principal (the reusable CI sessions of `ci::reuse`).
 
 use std::{
     collections::HashMap,
@@ -25,6 +28,13 @@ use crate::db::{self, sessions::ActiveSession};
 
 /// The channel the `login_sessions` trigger notifies (payload: the session id, or `*`).
 pub const CHANNEL: &str = "vault_session_revoked";
+/// The channel `vault admin revoke` notifies (payload: the principal id): what replicas keep
+/// per principal besides sessions (reusable CI sessions) goes.
+pub const PRINCIPAL_CHANNEL: &str = "vault_principal_revoked";
+
+/// Told when a principal was revoked anywhere (`Some(id)`), or when notices may have been lost
+/// and everything kept per principal must go (`None`).
+pub type PrincipalHook = Arc<dyn Fn(Option<Uuid>) + Send + Sync>;
 /// Entries kept at most; past this, expired ones go, then all.
 const MAX_ENTRIES: usize = 100_000;
 /// Wait before listening again after the connection failed.
@@ -41,6 +51,8 @@ pub struct SessionCache {
     generation: AtomicU64,
     /// Whether revocations are being heard; nothing is cached or served from the cache otherwise.
     listening: AtomicBool,
+    /// Told of principal revocations (see [`PRINCIPAL_CHANNEL`]).
+    principal_hooks: Mutex<Vec<PrincipalHook>>,
 }
 
 impl SessionCache {
@@ -50,7 +62,28 @@ impl SessionCache {
             entries: Mutex::new(HashMap::new()),
             generation: AtomicU64::new(0),
             listening: AtomicBool::new(false),
+            principal_hooks: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Registers `hook` to hear of principal revocations on any replica (and of lost notices).
+    pub fn on_principal_revoked(&self, hook: PrincipalHook) {
+        self.principal_hooks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(hook);
+    }
+
+    /// Tells the hooks that `principal` (or, `None`, anyone) was revoked.
+    pub fn principal_revoked(&self, principal: Option<Uuid>) {
+        let hooks = self
+            .principal_hooks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for hook in hooks {
+            hook(principal);
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<Uuid, (ActiveSession, Instant)>> {
@@ -116,12 +149,20 @@ impl SessionCache {
         }
     }
 
-    /// Starts listening for revocations (before the server takes requests, so the cache works
-    /// from the first one); `None` when the cache is off or LISTEN failed (`follow` retries).
-    pub async fn listen(&self, pool: &PgPool) -> Option<PgListener> {
-        if self.ttl.is_zero() {
-            return None;
+    /// Applies one notification on `channel`.
+    fn heard_on(&self, channel: &str, payload: &str) {
+        if channel == PRINCIPAL_CHANNEL {
+            // An unreadable payload: forget everything rather than too little.
+            self.principal_revoked(payload.parse().ok());
+        } else {
+            self.heard(payload);
         }
+    }
+
+    /// Starts listening for revocations (before the server takes requests, so the cache works
+    /// from the first one; also with the cache off, for the principal hooks); `None` when LISTEN
+    /// failed (`follow` retries).
+    pub async fn listen(&self, pool: &PgPool) -> Option<PgListener> {
         match listen(pool).await {
             Ok(listener) => {
                 self.forget_all();
@@ -138,9 +179,6 @@ impl SessionCache {
     /// Follows revocations for as long as the server runs, starting with `listener` (from
     /// `listen`); caches only while it hears them.
     pub async fn follow(self: Arc<Self>, pool: PgPool, mut listener: Option<PgListener>) {
-        if self.ttl.is_zero() {
-            return;
-        }
         loop {
             if listener.is_none() {
                 tokio::time::sleep(RETRY).await;
@@ -149,10 +187,11 @@ impl SessionCache {
             if let Some(mut l) = listener.take() {
                 // `Ok(None)` or an error: the connection went, notifications may be lost.
                 while let Ok(Some(n)) = l.try_recv().await {
-                    self.heard(n.payload());
+                    self.heard_on(n.channel(), n.payload());
                 }
                 self.listening.store(false, Ordering::Release);
                 self.forget_all();
+                self.principal_revoked(None);
                 tracing::warn!(
                     "lost the session revocation listener; not caching sessions until it is back"
                 );
@@ -164,7 +203,7 @@ impl SessionCache {
 async fn listen(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
     let attempt = async {
         let mut listener = PgListener::connect_with(pool).await?;
-        listener.listen(CHANNEL).await?;
+        listener.listen_all([CHANNEL, PRINCIPAL_CHANNEL]).await?;
         Ok(listener)
     };
     tokio::time::timeout(LISTEN_LIMIT, attempt)
@@ -194,6 +233,7 @@ mod tests {
             expires_at: crate::clock::now() + time::Duration::hours(1),
             ci_issuer: None,
             ci_claims: None,
+            disabled: false,
         }
     }
 

@@ -84,6 +84,9 @@ impl Application {
         };
         let ci_keys = JwksCache::new(&config.ci_issuers);
         let sessions = SessionCache::new(config.session_cache_ttl);
+        let ci_credentials = Arc::new(CredentialReuse::default());
+        let reuse = ci_credentials.clone();
+        sessions.on_principal_revoked(Arc::new(move |principal| reuse.forget(principal)));
         let revocations = sessions.listen(&pool).await;
         let limits = crate::limits::Limits::new(&config.limits);
         let state = AppState::new(Inner {
@@ -96,7 +99,7 @@ impl Application {
             upstream,
             sts,
             ci_keys,
-            ci_credentials: CredentialReuse::default(),
+            ci_credentials,
             owned,
             limits,
         });

@@ -36,7 +36,7 @@ pub struct Inner {
     /// Keys of the configured CI issuers.
     pub ci_keys: JwksCache,
     /// Sessions CI jobs may share (in memory only).
-    pub ci_credentials: CredentialReuse,
+    pub ci_credentials: Arc<CredentialReuse>,
     /// The IAM keys this server owns, when identities are configured.
     pub owned: Option<OwnedKeys>,
     /// This replica's rate limits and the summary of their refusals; see [`crate::limits`].

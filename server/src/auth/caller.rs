@@ -9,6 +9,7 @@ use crate::{
     audit::{bounds::cut_str, AuditEvent, Outcome},
     clock,
     config::Config,
+    db::sessions::ActiveSession,
     error::ApiError,
     limits,
     login::refusal,
@@ -106,6 +107,27 @@ async fn audit_refusal(
     Ok(refusal::write(state, event).await?)
 }
 
+/// A disabled principal's request: 403 `principal_disabled`, as an `access_refused` event.
+async fn refuse_disabled(parts: &Parts, state: &AppState, session: &ActiveSession) -> ApiError {
+    let message = format!(
+        "{} was disabled by an admin; ask an admin to run `vault admin enable`",
+        session.principal.display
+    );
+    let meta = RequestMeta::from_parts(parts);
+    let event = AuditEvent::new("access_refused", Outcome::Denied, &meta, clock::now())
+        .by(session.actor())
+        .reason(&message)
+        .detail("code", "principal_disabled")
+        .detail("request", limits::kind(&parts.method, parts.uri.path()));
+    match state.audit.write(event).await {
+        Ok(()) => ApiError::Forbidden {
+            code: "principal_disabled",
+            message,
+        },
+        Err(e) => e.into(),
+    }
+}
+
 impl Caller {
     /// The caller a bearer token names, if the token and its login session are valid.
     async fn authenticate(parts: &Parts, state: &AppState) -> Result<Self, ApiError> {
@@ -142,6 +164,9 @@ impl Caller {
             .ok_or_else(|| {
                 ApiError::Unauthorized("access token rejected: the login session was revoked or has expired; run `vault login`".into())
             })?;
+        if session.disabled {
+            return Err(refuse_disabled(parts, state, &session).await);
+        }
         Ok(Caller {
             principal: session.principal,
             groups: session.groups,

@@ -38,6 +38,16 @@ fn fresh(session: &IssuedCredentials, duration: Duration, now: OffsetDateTime) -
 }
 
 impl CredentialReuse {
+    /// Drops every session kept for `principal` (`None`: for anyone), so its next request calls
+    /// STS (and is authorized) afresh.
+    pub fn forget(&self, principal: Option<Uuid>) {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        match principal {
+            Some(id) => slots.retain(|key, _| key.principal_id != id),
+            None => slots.clear(),
+        }
+    }
+
     /// A fresh cached session for `key`, or a new one from `issue`; `true` when reused.
     pub async fn get_or_issue<F, Fut>(
         &self,
@@ -120,6 +130,28 @@ mod tests {
         }
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         assert_eq!(reused, 49);
+    }
+
+    #[tokio::test]
+    async fn a_forgotten_principal_gets_a_new_session_and_others_keep_theirs() {
+        let reuse = CredentialReuse::default();
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let other = ReuseKey {
+            principal_id: Uuid::from_u128(7),
+            ..key()
+        };
+        for k in [key(), other.clone()] {
+            reuse
+                .get_or_issue(k, now, || async {
+                    Ok(session(now + Duration::from_secs(3600)))
+                })
+                .await
+                .unwrap();
+        }
+        reuse.forget(Some(Uuid::nil()));
+        let issue = || async { Ok(session(now + Duration::from_secs(3600))) };
+        assert!(!reuse.get_or_issue(key(), now, issue).await.unwrap().1);
+        assert!(reuse.get_or_issue(other, now, issue).await.unwrap().1);
     }
 
     #[tokio::test]

@@ -20,6 +20,8 @@ pub struct ActiveSession {
     /// For CI sessions: the `[[ci_issuers]]` name and the verified claims of the job.
     pub ci_issuer: Option<String>,
     pub ci_claims: Option<serde_json::Value>,
+    /// An admin disabled the principal (`vault admin disable`): nothing it presents is honoured.
+    pub disabled: bool,
 }
 
 impl ActiveSession {
@@ -32,23 +34,33 @@ impl ActiveSession {
     }
 }
 
+/// Where a login came from: the client address and user agent of the request that opened it
+/// (already bounded by `RequestMeta`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Origin<'a> {
+    pub client_addr: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+}
+
 /// Opens login session `id` for `principal_id` with the groups the IdP vouched for (read
 /// `now`) and its sealed tokens.
 #[tracing::instrument(skip_all)]
+#[allow(clippy::too_many_arguments)]
 pub async fn create(
     ex: impl PgExecutor<'_>,
     id: Uuid,
     principal_id: Uuid,
     groups: &[String],
     tokens: &SealedTokens,
+    from: Origin<'_>,
     now: OffsetDateTime,
     expires_at: OffsetDateTime,
 ) -> Result<Uuid, sqlx::Error> {
     sqlx::query(
         "INSERT INTO login_sessions (id, principal_id, groups, created_at, expires_at,
              membership_checked_at, upstream_refresh_sealed, upstream_access_sealed,
-             upstream_access_expires_at)
-         VALUES ($1, $2, $3, $4, $5, $4, $6, $7, $8)",
+             upstream_access_expires_at, client_addr, user_agent)
+         VALUES ($1, $2, $3, $4, $5, $4, $6, $7, $8, $9, $10)",
     )
     .bind(id)
     .bind(principal_id)
@@ -58,9 +70,26 @@ pub async fn create(
     .bind(&tokens.refresh)
     .bind(&tokens.access)
     .bind(tokens.access_expires_at)
+    .bind(from.client_addr)
+    .bind(from.user_agent)
     .execute(ex)
     .await?;
     Ok(id)
+}
+
+/// Notes that the session's tokens were refreshed at `now`.
+#[tracing::instrument(skip_all)]
+pub async fn touch_refreshed(
+    ex: impl PgExecutor<'_>,
+    session_id: Uuid,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE login_sessions SET last_refresh_at = $2 WHERE id = $1")
+        .bind(session_id)
+        .bind(now)
+        .execute(ex)
+        .await?;
+    Ok(())
 }
 
 /// What a refresh needs to know about a person's login: its age, when its groups were last
@@ -157,13 +186,15 @@ pub async fn create_ci(
     principal_id: Uuid,
     issuer: &str,
     claims: &serde_json::Value,
+    from: Origin<'_>,
     now: OffsetDateTime,
     expires_at: OffsetDateTime,
 ) -> Result<Uuid, sqlx::Error> {
     let id = Uuid::new_v4();
     sqlx::query(
-        "INSERT INTO login_sessions (id, principal_id, groups, created_at, expires_at, ci_issuer, ci_claims)
-         VALUES ($1, $2, '{}', $3, $4, $5, $6)",
+        "INSERT INTO login_sessions (id, principal_id, groups, created_at, expires_at, ci_issuer,
+             ci_claims, client_addr, user_agent)
+         VALUES ($1, $2, '{}', $3, $4, $5, $6, $7, $8)",
     )
     .bind(id)
     .bind(principal_id)
@@ -171,6 +202,8 @@ pub async fn create_ci(
     .bind(expires_at)
     .bind(issuer)
     .bind(claims)
+    .bind(from.client_addr)
+    .bind(from.user_agent)
     .execute(ex)
     .await?;
     Ok(id)
@@ -188,7 +221,8 @@ pub async fn find_active(
                 s.ci_issuer, s.ci_claims,
                 EXISTS (SELECT 1 FROM principals o
                          WHERE o.display = p.display AND (o.created_at, o.id) < (p.created_at, p.id))
-                  AS display_shared
+                  AS display_shared,
+                p.disabled_at IS NOT NULL AS disabled
          FROM login_sessions s JOIN principals p ON p.id = s.principal_id
          WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
     )

@@ -156,6 +156,20 @@ async fn complete(
         now,
     )
     .await?;
+    if db::people::is_disabled(&mut *tx, principal_id).await? {
+        drop(tx);
+        let reason = format!(
+            "{} was disabled by an admin; ask an admin to run `vault admin enable`",
+            who.display
+        );
+        let event = AuditEvent::new("login_refused", Outcome::Denied, meta, now)
+            .principal(Some(principal_id), &who.display, PrincipalKind::User)
+            .reason(&reason)
+            .detail("code", "principal_disabled")
+            .detail("flow", pending.flow.as_str());
+        state.audit.write(event).await?;
+        return Ok(refused(pending, reason));
+    }
     // A login lives at most `login_max_age`, however long its refresh tokens would.
     let expires = now
         + state
@@ -168,6 +182,7 @@ async fn complete(
         principal_id,
         &who.groups,
         &who.tokens,
+        meta.origin(),
         now,
         expires,
     )

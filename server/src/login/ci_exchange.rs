@@ -123,6 +123,7 @@ pub async fn exchange(
         principal_id,
         &job.issuer.name,
         &claims,
+        meta.origin(),
         now,
         expires,
     )

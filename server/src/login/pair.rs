@@ -27,6 +27,15 @@ pub(super) async fn issue(
                 "the login session was revoked or has expired; run `vault login`",
             )
         })?;
+    if session.disabled {
+        return Err(OAuthError::new(
+            OAuthCode::InvalidGrant,
+            format!(
+                "{} was disabled by an admin; ask an admin to run `vault admin enable`",
+                session.principal.display
+            ),
+        ));
+    }
     let refresh = secrets::random_token("tvr_");
     db::refresh::insert(
         &mut *conn,

@@ -81,6 +81,7 @@ pub async fn refresh(
             return Err(refused(state, meta, presented, error).await);
         }
     };
+    db::sessions::touch_refreshed(&mut *tx, session_id, now).await?;
     let event = AuditEvent::new("token_refresh", Outcome::Success, meta, now).by(s.actor());
     db::audit::append(&mut tx, &[event]).await?;
     tx.commit().await?;

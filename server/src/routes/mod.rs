@@ -11,6 +11,7 @@ mod headers;
 mod health;
 pub mod json;
 mod pages;
+mod people;
 mod profiles;
 mod rate_limit;
 mod revoke;
@@ -53,6 +54,10 @@ pub fn router(state: AppState) -> Router {
         .route("/assume-role", post(credentials::assume_role))
         .route("/v1/admin/keys", get(admin::keys))
         .route("/v1/admin/rotate", post(admin::rotate))
+        .route("/v1/admin/sessions", get(people::sessions))
+        .route("/v1/admin/principals/disable", post(people::disable))
+        .route("/v1/admin/principals/enable", post(people::enable))
+        .route("/v1/admin/revoke", post(people::revoke))
         .route("/v1/audit", get(audit::list))
         .route("/v1/audit/follow", get(audit::follow))
         .route("/v1/audit/export", get(audit::export))

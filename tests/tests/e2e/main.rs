@@ -1,5 +1,6 @@
 //! End-to-end tests of team-vault: one binary, one module per topic (run them with tests/run).
 
+mod admin_sessions;
 mod api_input;
 mod audit;
 mod audit_api;
@@ -25,6 +26,7 @@ mod commands;
 mod credential_process;
 mod database_faults;
 mod device_binding;
+mod disable;
 mod exec;
 mod grant_events;
 mod hostile_input;
@@ -45,6 +47,7 @@ mod page_headers;
 mod policy;
 mod rate_limits;
 mod refusal_audit;
+mod revoke_logins;
 mod secrets_at_rest;
 mod session_cache;
 mod shutdown;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use vault_e2e::{jwt, poll, OAuthClient, TestApp};
 
 /// Two replicas on one database that remember a session for an hour, unless told otherwise.
-async fn two_replicas() -> (TestApp, TestApp) {
+pub(crate) async fn two_replicas() -> (TestApp, TestApp) {
     let a = TestApp::builder()
         .extra_toml("session_cache_ttl = \"1h\"")
         .spawn()

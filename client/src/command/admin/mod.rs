@@ -1,8 +1,13 @@
-//! `vault admin …`: the server's own IAM keys (`/v1/admin/*`, admins only). The status table lives
-//! in `keys`, starting a rotation in `rotate`; the errors both explain alike live here.
+//! `vault admin …`: the server's own IAM keys and people's logins (`/v1/admin/*`, admins only).
+//! The key table lives in `keys`, starting a rotation in `rotate`, the live logins in `sessions`,
+//! disabling and enabling a principal in `access`, ending its logins in `revoke`;
+//! the errors they all explain alike live here.
 
+pub mod access;
 pub mod keys;
+pub mod revoke;
 pub mod rotate;
+pub mod sessions;
 
 use clap::{Parser, Subcommand};
 
@@ -25,6 +30,14 @@ enum Action {
     Keys(keys::Cmd),
     /// Rotate now: one identity's key (--identity), or every identity's
     Rotate(rotate::Cmd),
+    /// Show the live logins: who, since when, last refresh, from where, and their session ids
+    Sessions(sessions::Cmd),
+    /// Disable a principal: no login, refresh or credentials, whatever its IdP groups say, until enabled
+    Disable(access::Cmd),
+    /// Enable a disabled principal again
+    Enable(access::Cmd),
+    /// End every login of a principal at once, on every replica
+    Revoke(revoke::Cmd),
 }
 
 impl Cmd {
@@ -34,6 +47,10 @@ impl Cmd {
         let result = match self.action {
             Action::Keys(cmd) => cmd.run(&auth).await,
             Action::Rotate(cmd) => cmd.run(&auth).await,
+            Action::Sessions(cmd) => cmd.run(&auth).await,
+            Action::Disable(cmd) => cmd.run(&auth, true).await,
+            Action::Enable(cmd) => cmd.run(&auth, false).await,
+            Action::Revoke(cmd) => cmd.run(&auth).await,
         };
         result.map_err(|err| explain(err, &server))
     }
@@ -51,6 +68,11 @@ fn explain(err: anyhow::Error, server: &ServerUrl) -> anyhow::Error {
         Some(ApiError::Status { status: 404, code: Some(code), message }) if code == "unknown_identity" => {
             UserError::new(message.clone())
                 .hint("`vault admin keys` lists the server's identities")
+                .into()
+        }
+        Some(ApiError::Status { status: 404, code: Some(code), message }) if code == "unknown_principal" => {
+            UserError::new(message.clone())
+                .hint("`vault admin sessions` lists the principals with live logins")
                 .into()
         }
         Some(ApiError::Status { status: 404, .. }) => {
