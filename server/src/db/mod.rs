@@ -8,6 +8,7 @@ pub mod keys;
 pub mod logins;
 pub mod principals;
 pub mod refresh;
+pub mod revocations;
 pub mod sessions;
 pub mod signing_keys;
 
