@@ -45,6 +45,7 @@ mod page_headers;
 mod policy;
 mod rate_limits;
 mod refusal_audit;
+mod revocations;
 mod secrets_at_rest;
 mod session_cache;
 mod shutdown;
