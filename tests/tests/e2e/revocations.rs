@@ -171,3 +171,49 @@ async fn a_put_role_policy_refusal_is_audited_and_retried_until_it_succeeds() {
     bed.iam().set_broker_policy(&broker_policy(&[])).await;
     until_every_role_holds(&bed, &[deny(alice, "alice", at)]).await;
 }
+
+/// The steps of the served roles' rows, by role ARN order.
+async fn role_steps(bed: &KeyBed) -> Vec<(String, i32)> {
+    sqlx::query_as("SELECT step, attempts FROM revocation_roles ORDER BY role_arn")
+        .fetch_all(bed.db())
+        .await
+        .expect("reading revocation_roles")
+}
+
+#[tokio::test]
+async fn a_replica_killed_between_merge_and_put_leaves_the_step_for_the_next_replica_to_finish() {
+    let bed = KeyBed::builder().deny(&["iam:PutRolePolicy"]).start().await;
+    let mut first = bed.serve("replica-a").await;
+    let at = OffsetDateTime::now_utc();
+    let alice = revoke(&bed, "alice", at).await;
+    // Every role merged (its document stored) and its put refused at least once.
+    vault_e2e::poll::until(
+        "every role to be merged with a failed put",
+        Duration::from_secs(30),
+        || async {
+            let steps = role_steps(&bed).await;
+            (steps.len() == ROLES.len() && steps.iter().all(|(s, a)| s == "merged" && *a >= 1))
+                .then_some(())
+        },
+    )
+    .await;
+    first.kill9().await;
+    for role in ROLES {
+        assert!(
+            bed.iam().role_policy(role, POLICY).await.is_none(),
+            "{role}"
+        );
+    }
+    bed.iam().set_broker_policy(&broker_policy(&[])).await;
+    let _second = bed.serve("replica-b").await;
+    until_every_role_holds(&bed, &[deny(alice, "alice", at)]).await;
+    vault_e2e::poll::until(
+        "every role to be applied",
+        Duration::from_secs(30),
+        || async {
+            let steps = role_steps(&bed).await;
+            steps.iter().all(|(s, _)| s == "applied").then_some(())
+        },
+    )
+    .await;
+}
