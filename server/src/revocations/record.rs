@@ -3,7 +3,12 @@
 
 use time::OffsetDateTime;
 
-use super::switch::Revocations;
+use std::collections::BTreeMap;
+
+use super::{
+    policy::{self, PolicyError, Revoked},
+    switch::Revocations,
+};
 use crate::{
     db::{self, revocations::Revocation},
     principal::Principal,
@@ -13,12 +18,14 @@ use crate::{
 /// The longest reason a revocation keeps.
 pub const MAX_REASON: usize = 500;
 
-/// What was recorded: the revocation (its time the later of this and any earlier one) and the
-/// roles whose policy will carry it.
+/// What was recorded: the revocation (its time the later of this and any earlier one), the
+/// roles whose policy will carry it, and the roles whose policy cannot hold every revocation in
+/// force (over IAM's size limit: say so to the admin; the worker keeps retrying and auditing).
 #[derive(Debug, Clone)]
 pub struct Recorded {
     pub revocation: Revocation,
     pub roles: Vec<String>,
+    pub too_large: Vec<(String, PolicyError)>,
 }
 
 /// Why a revocation was not recorded.
@@ -58,6 +65,39 @@ impl Revocations {
         db::revocations::mark_pending(&mut *tx, &roles, now).await?;
         tx.commit().await?;
         self.wake.notify_one();
-        Ok(Recorded { revocation, roles })
+        let too_large = self.too_large(now).await?;
+        Ok(Recorded {
+            revocation,
+            roles,
+            too_large,
+        })
+    }
+
+    /// The served roles whose policy would be over IAM's limit with the revocations in force
+    /// (our statements alone: statements others added to a role's policy are not counted).
+    async fn too_large(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<Vec<(String, PolicyError)>, sqlx::Error> {
+        let in_force = db::revocations::since(&self.pool, now - policy::LONGEST_SESSION).await?;
+        let wanted: BTreeMap<String, Revoked> = in_force
+            .into_iter()
+            .map(|r| {
+                let revoked = Revoked {
+                    source_identity: r.source_identity,
+                    revoked_at: r.revoked_at,
+                };
+                (policy::sid_of(r.principal_id), revoked)
+            })
+            .collect();
+        let mut refused = Vec::new();
+        for role in &self.roles {
+            if let Err(e @ PolicyError::TooLarge { .. }) =
+                policy::merge(None, &wanted, role.window, now)
+            {
+                refused.push((role.arn.clone(), e));
+            }
+        }
+        Ok(refused)
     }
 }
