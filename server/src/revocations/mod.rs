@@ -11,8 +11,10 @@ mod record;
 mod roles;
 pub mod step_error;
 mod switch;
+mod view;
 pub mod worker;
 
 pub use record::{RecordError, Recorded, MAX_REASON};
 pub use roles::{served_roles, ServedRole};
 pub use switch::{start, Revocations};
+pub use view::RoleView;

@@ -13,6 +13,7 @@ pub mod json;
 mod pages;
 mod profiles;
 mod rate_limit;
+mod revocations;
 mod revoke;
 mod timeout;
 mod token;
@@ -53,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route("/assume-role", post(credentials::assume_role))
         .route("/v1/admin/keys", get(admin::keys))
         .route("/v1/admin/rotate", post(admin::rotate))
+        .route("/v1/admin/revocations", get(revocations::list))
         .route("/v1/audit", get(audit::list))
         .route("/v1/audit/follow", get(audit::follow))
         .route("/v1/audit/export", get(audit::export))

@@ -217,3 +217,46 @@ async fn a_replica_killed_between_merge_and_put_leaves_the_step_for_the_next_rep
     )
     .await;
 }
+
+#[tokio::test]
+async fn the_admin_list_shows_each_role_applied_with_the_statement_and_its_expiry_and_refuses_others(
+) {
+    let bed = KeyBed::builder().start().await;
+    let server = bed.serve("replica-a").await;
+    let admin = bed.token(&server, "admin").await;
+    let alice_token = bed.token(&server, "alice").await;
+    let at = OffsetDateTime::now_utc();
+    let alice = revoke(&bed, "alice", at).await;
+    until_every_role_holds(&bed, &[deny(alice, "alice", at)]).await;
+    let client = vault_e2e::oauth::OAuthClient::new(&server.url);
+    let list: Vec<vault_api::revocations::RoleRevocations> = vault_e2e::poll::until(
+        "every role listed as applied",
+        Duration::from_secs(30),
+        || async {
+            let resp = client.get(&admin, "/v1/admin/revocations").await;
+            assert_eq!(resp.status(), 200);
+            let list: Vec<vault_api::revocations::RoleRevocations> =
+                resp.json().await.expect("a JSON list");
+            list.iter().all(|r| r.step == "applied").then_some(list)
+        },
+    )
+    .await;
+    assert_eq!(list.len(), ROLES.len(), "{list:#?}");
+    // Postgres keeps microseconds.
+    let micros = at
+        .replace_nanosecond(at.nanosecond() / 1000 * 1000)
+        .unwrap();
+    let expires = (micros + time::Duration::hours(1))
+        .format(&Rfc3339)
+        .unwrap();
+    for role in &list {
+        assert_eq!(role.statements.len(), 1, "{role:#?}");
+        let s = &role.statements[0];
+        assert_eq!(s.principal_id, alice.to_string());
+        assert_eq!(s.source_identity, "alice");
+        assert_eq!(s.reason, "left the company");
+        assert_eq!(s.expires_at, expires, "{role:#?}");
+    }
+    let refused = client.get(&alice_token, "/v1/admin/revocations").await;
+    assert_eq!(refused.status(), 403);
+}
