@@ -18,6 +18,7 @@ pub mod oidc;
 pub mod policy;
 pub mod principal;
 pub mod request_meta;
+pub mod revocations;
 pub mod routes;
 pub mod secrets;
 pub mod serve;

@@ -78,6 +78,7 @@ impl Application {
             .sts_identity()
             .zip(owned.as_ref())
             .map(|(identity, owned)| owned.active.provider(&identity.name));
+        let kill_switch = crate::revocations::start(&config, &pool, owned.as_ref()).await;
         let sts: Arc<dyn RoleIssuer> = match sts {
             Some(sts) => sts,
             None => Arc::new(AwsSts::new(&config.aws, provider).await),
@@ -102,6 +103,7 @@ impl Application {
             ci_credentials,
             owned,
             limits,
+            revocations: kill_switch,
         });
         db::audit::append_one(&state.db, &AuditEvent::system("server_start", now))
             .await
@@ -151,6 +153,11 @@ impl Application {
                 state.config.key_check_interval,
             )));
         }
+        background.push(tokio::spawn(crate::revocations::worker::run(
+            state.db.clone(),
+            state.revocations.applier.clone(),
+            state.revocations.wake.clone(),
+        )));
         let retention = state
             .config
             .audit

@@ -11,6 +11,7 @@ use crate::{
     keys::OwnedKeys,
     limits::Limits,
     oidc::Upstream,
+    revocations::Revocations,
     sessions::SessionCache,
     sts::RoleIssuer,
     tokens::TokenService,
@@ -41,6 +42,8 @@ pub struct Inner {
     pub owned: Option<OwnedKeys>,
     /// This replica's rate limits and the summary of their refusals; see [`crate::limits`].
     pub limits: Arc<Limits>,
+    /// The AWS kill switch: revoked people denied on every served role; see [`crate::revocations`].
+    pub revocations: Revocations,
 }
 
 impl AppState {

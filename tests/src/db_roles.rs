@@ -17,6 +17,7 @@ GRANT EXECUTE ON FUNCTION audit_prune(timestamptz) TO {role};
 GRANT SELECT, INSERT, UPDATE, DELETE ON principals, login_sessions, pending_logins,
     authorization_codes, device_authorizations, refresh_tokens, signing_keys,
     ci_token_uses, owned_keys, key_rotations TO {role};
+GRANT SELECT, INSERT, UPDATE, DELETE ON revocations, revocation_roles TO {role};
 GRANT SELECT ON _sqlx_migrations TO {role};
 ";
 

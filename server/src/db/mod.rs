@@ -10,6 +10,7 @@ pub mod logins;
 pub mod people;
 pub mod principals;
 pub mod refresh;
+pub mod revocations;
 pub mod sessions;
 pub mod signing_keys;
 

@@ -45,7 +45,8 @@ pub struct AwsKeyAdmin {
     aws: AwsConfig,
 }
 
-fn sdk_error<E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + 'static>(
+/// An SDK failure as an `IamError` (code and message, never a secret).
+pub fn sdk_error<E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + 'static>(
     e: aws_sdk_iam::error::SdkError<E>,
 ) -> IamError {
     match e.as_service_error() {

@@ -14,6 +14,7 @@ mod pages;
 mod people;
 mod profiles;
 mod rate_limit;
+mod revocations;
 mod revoke;
 mod timeout;
 mod token;
@@ -58,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/admin/principals/disable", post(people::disable))
         .route("/v1/admin/principals/enable", post(people::enable))
         .route("/v1/admin/revoke", post(people::revoke))
+        .route("/v1/admin/revocations", get(revocations::list))
         .route("/v1/audit", get(audit::list))
         .route("/v1/audit/follow", get(audit::follow))
         .route("/v1/audit/export", get(audit::export))

@@ -129,6 +129,26 @@ impl MotoIam {
             .collect()
     }
 
+    /// A role's inline policy `name`, decoded, or `None` when the role has none of that name.
+    pub async fn role_policy(&self, role: &str, name: &str) -> Option<String> {
+        match self
+            .iam
+            .get_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .send()
+            .await
+        {
+            Ok(out) => Some(
+                percent_encoding::percent_decode_str(&out.policy_document)
+                    .decode_utf8_lossy()
+                    .into_owned(),
+            ),
+            Err(e) if describe(&e).contains("NoSuchEntity") => None,
+            Err(e) => panic!("GetRolePolicy {role} {name}: {}", describe(&e)),
+        }
+    }
+
     /// Replaces the broker's inline policy.
     pub async fn set_broker_policy(&self, document: &str) {
         self.iam

@@ -47,6 +47,7 @@ mod page_headers;
 mod policy;
 mod rate_limits;
 mod refusal_audit;
+mod revocations;
 mod revoke_logins;
 mod secrets_at_rest;
 mod session_cache;
