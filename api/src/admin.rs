@@ -81,6 +81,9 @@ pub struct RevokeRequest {
     /// Why, for the audit trail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Also disable the principal, so it cannot log in again until enabled (someone who left).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disable: bool,
 }
 
 /// Answer of `POST /v1/admin/revoke`.
@@ -89,4 +92,26 @@ pub struct RevokeResponse {
     pub principal: String,
     /// Live logins ended, on every replica.
     pub logins_ended: u64,
+    /// Whether the principal is now disabled as well (asked for with `disable`).
+    #[serde(default)]
+    pub disabled: bool,
+    /// The kill switch: sessions issued before this (RFC 3339) carrying one of
+    /// `source_identities` are denied on each of `roles`. Empty for a CI identity, whose jobs'
+    /// sessions each carry their own run's source identity.
+    #[serde(default)]
+    pub revoked_at: String,
+    #[serde(default)]
+    pub source_identities: Vec<String>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Roles whose policy cannot hold every revocation in force (IAM's size limit), and why.
+    #[serde(default)]
+    pub too_large: Vec<RoleRefusal>,
+}
+
+/// A served role the kill switch cannot write, and why.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RoleRefusal {
+    pub role: String,
+    pub message: String,
 }

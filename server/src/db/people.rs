@@ -4,6 +4,8 @@ use sqlx::PgExecutor;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::principal::Principal;
+
 /// Marks every principal displayed as `display` disabled since `now` (kept if already), or
 /// enabled when `now` is `None`; returns their ids (none: no such principal).
 #[tracing::instrument(skip_all)]
@@ -54,13 +56,21 @@ pub async fn announce_sessions_of(
     .await
 }
 
-/// The ids of the principals displayed as `display` (not the server's own).
+/// The principals displayed as `display` (not the server's own), oldest first, each with
+/// whether an older one shares its name (as `sts::session_name_of` needs).
 #[tracing::instrument(skip_all)]
-pub async fn ids_of(ex: impl PgExecutor<'_>, display: &str) -> Result<Vec<Uuid>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM principals WHERE display = $1 AND kind <> 'system'")
-        .bind(display)
-        .fetch_all(ex)
-        .await
+pub async fn named(ex: impl PgExecutor<'_>, display: &str) -> Result<Vec<Principal>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT p.id, p.kind, p.display,
+                EXISTS (SELECT 1 FROM principals o
+                         WHERE o.display = p.display AND (o.created_at, o.id) < (p.created_at, p.id))
+                  AS display_shared
+         FROM principals p WHERE p.display = $1 AND p.kind <> 'system'
+         ORDER BY p.created_at, p.id",
+    )
+    .bind(display)
+    .fetch_all(ex)
+    .await
 }
 
 /// Revokes every live session of these principals (the `login_sessions` trigger tells every

@@ -116,6 +116,17 @@ pub async fn exchange(
         now,
     )
     .await?;
+    if db::people::is_disabled(&mut *tx, principal_id).await? {
+        drop(tx);
+        let reason = format!(
+            "the CI identity {} was disabled by an admin; an admin can run `vault admin enable`",
+            job.subject
+        );
+        refusal.record(Some(&job), Outcome::Denied, &reason).await?;
+        return Err(
+            OAuthError::new(OAuthCode::AccessDenied, reason).with_status(StatusCode::FORBIDDEN)
+        );
+    }
     let expires = now + state.config.access_token_ttl;
     let claims = Value::Object(job.claims.clone());
     let session_id = db::sessions::create_ci(

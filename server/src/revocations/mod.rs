@@ -14,7 +14,7 @@ mod switch;
 mod view;
 pub mod worker;
 
-pub use record::{RecordError, Recorded, MAX_REASON};
+pub use record::{RecordError, MAX_REASON};
 pub use roles::{served_roles, ServedRole};
 pub use switch::{start, Revocations};
 pub use view::RoleView;

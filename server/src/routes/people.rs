@@ -83,14 +83,14 @@ pub async fn enable(
     Ok(Json(done))
 }
 
-/// Ends every login of a principal on every replica.
+/// Ends a principal's access: every login on every replica, and a person's AWS sessions already
+/// issued (the kill switch).
 pub async fn revoke(
     State(state): State<AppState>,
     meta: RequestMeta,
     Admin(caller, _): Admin<RevokePrincipal>,
     AppJson(body): AppJson<RevokeRequest>,
 ) -> Result<Json<RevokeResponse>, ApiError> {
-    let reason = body.reason.as_deref();
-    let done = offboarding::revoke::revoke(&state, &caller, &meta, &body.principal, reason).await?;
+    let done = offboarding::revoke::revoke(&state, &caller, &meta, &body).await?;
     Ok(Json(done))
 }

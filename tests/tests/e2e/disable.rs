@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use vault_e2e::ci_issuer::CiIssuer;
 use vault_e2e::{poll, Cli, OAuthClient, TestApp};
 
 use crate::session_cache::two_replicas;
@@ -169,4 +170,52 @@ async fn a_non_admin_can_neither_disable_nor_enable_and_each_attempt_is_audited(
             .0,
         200
     );
+}
+
+#[tokio::test]
+async fn a_disabled_ci_identity_is_refused_at_its_token_exchange_and_the_refusal_is_audited() {
+    let issuer = CiIssuer::start().await;
+    let app = issuer.app_builder().spawn().await;
+    app.ci_exchange(&issuer.mint(json!({})))
+        .await
+        .access_token();
+    let job = app.audit_rows_for("ci_exchange").await[0]["principal"]
+        .as_str()
+        .expect("the job's subject")
+        .to_owned();
+    let oauth = OAuthClient::new(&app.url);
+    let admin = oauth.login("admin").await;
+    let set = |path: &'static str| {
+        let (oauth, admin, job) = (&oauth, &admin.access_token, &job);
+        async move {
+            let resp = oauth
+                .post_json(admin, path, &json!({ "principal": job }))
+                .await;
+            assert_eq!(resp.status(), 200, "{path}");
+        }
+    };
+    set("/v1/admin/principals/disable").await;
+
+    let refused = app.ci_exchange(&issuer.mint(json!({}))).await;
+    assert_eq!(refused.status, 403, "{}", refused.text);
+    assert_eq!(refused.body["error"], "access_denied", "{}", refused.text);
+    let message = refused.body["error_description"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(message.contains("disabled by an admin"), "{message}");
+    let rows = app.audit_rows_for("ci_exchange").await;
+    let last = rows.last().expect("the refused exchange's event");
+    assert_eq!(last["outcome"], "denied", "{last:#}");
+    assert_eq!(last["principal"], job.as_str(), "{last:#}");
+    assert!(
+        last["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("disabled by an admin")),
+        "{last:#}"
+    );
+
+    set("/v1/admin/principals/enable").await;
+    app.ci_exchange(&issuer.mint(json!({})))
+        .await
+        .access_token();
 }

@@ -1,9 +1,9 @@
 //! The AWS kill switch (issue 12) against moto with signature checking on: the server writes
 //! one `team-vault-revocations` policy per served role through its own IAM identity. moto does
 //! not evaluate `aws:SourceIdentity` or `aws:TokenIssueTime`, so the deny is checked through the
-//! policy's content. Revocations are recorded here with the server's own SQL
-//! (`vault_server::db::revocations`), as `Revocations::record` does, until the revoke route
-//! exists.
+//! policy's content. The first test revokes through the admin route; the others record
+//! revocations with the server's own SQL (`vault_server::db::revocations`), as
+//! `Revocations::record` does, to set times and people freely.
 
 use std::time::Duration;
 
@@ -49,7 +49,13 @@ async fn revoke(bed: &KeyBed, source_identity: &str, at: OffsetDateTime) -> Uuid
 
 /// The statement the policy must hold for one person.
 fn deny(id: Uuid, source_identity: &str, at: OffsetDateTime) -> Value {
-    let at = at.replace_nanosecond(0).unwrap() + time::Duration::SECOND;
+    // Rounded up to whole seconds, as IAM's condition compares them.
+    let whole = at.replace_nanosecond(0).unwrap();
+    let at = if whole == at {
+        whole
+    } else {
+        whole + time::Duration::SECOND
+    };
     json!({
         "Sid": format!("TeamVaultRevoked{}", id.simple()),
         "Effect": "Deny",
@@ -76,6 +82,83 @@ async fn until_every_role_holds(bed: &KeyBed, statements: &[Value]) {
             },
         )
         .await;
+    }
+}
+
+#[tokio::test]
+async fn revoking_alice_through_the_admin_route_denies_her_issued_sessions_on_every_served_role() {
+    let bed = KeyBed::builder().start().await;
+    let server = bed.serve("replica-a").await;
+    let client = vault_e2e::oauth::OAuthClient::new(&server.url);
+    let admin = bed.token(&server, "admin").await;
+    let alice = bed.token(&server, "alice").await;
+    client.credentials(&alice, "dev").await;
+    let issued = bed.audit_rows_for("credentials_issue").await;
+    let source_identity = issued[0]["source_identity"]
+        .as_str()
+        .expect("the issued session's source identity")
+        .to_owned();
+
+    let resp = client
+        .post_json(
+            &admin,
+            "/v1/admin/revoke",
+            &json!({"principal": "alice@example.com", "reason": "laptop stolen"}),
+        )
+        .await;
+    let status = resp.status();
+    let body: Value = resp.json().await.expect("a JSON answer");
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(
+        body["source_identities"],
+        json!([source_identity]),
+        "{body:#}"
+    );
+    assert_eq!(body["roles"].as_array().map(Vec::len), Some(ROLES.len()));
+    assert_eq!(body["too_large"], json!([]));
+    let at = OffsetDateTime::parse(body["revoked_at"].as_str().unwrap(), &Rfc3339).unwrap();
+    let alice_id: Uuid = issued[0]["principal_id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .expect("alice's principal id");
+    until_every_role_holds(&bed, &[deny(alice_id, &source_identity, at)]).await;
+
+    let revoke = bed.audit_rows_for("principal_revoke").await;
+    assert_eq!(revoke.len(), 1, "{revoke:#?}");
+    assert_eq!(
+        revoke[0]["details"]["source_identities"],
+        json!([source_identity])
+    );
+    assert_eq!(revoke[0]["reason"], "laptop stolen");
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT reason, revoked_by FROM revocations WHERE principal_id = $1")
+            .bind(alice_id)
+            .fetch_all(bed.db())
+            .await
+            .expect("reading revocations");
+    assert_eq!(
+        rows,
+        [("laptop stolen".to_owned(), "admin@example.com".to_owned())]
+    );
+
+    // The CLI's view of the same: one applied row per role, with her source identity.
+    let cli = vault_e2e::Cli::new(&server.url);
+    cli.login_browser("admin").await;
+    let out = vault_e2e::poll::until(
+        "vault admin revocations to show every role applied",
+        Duration::from_secs(30),
+        || async {
+            let out = cli.run(&["admin", "revocations"]).await;
+            out.assert_success("vault admin revocations");
+            (out.stdout.matches("applied").count() == ROLES.len()).then_some(out)
+        },
+    )
+    .await;
+    for role in ROLES {
+        let line = out.stdout.lines().find(|l| l.starts_with(role));
+        let line = line.unwrap_or_else(|| panic!("a row for {role}:\n{out}"));
+        assert!(line.contains(&source_identity), "{line}");
+        assert!(line.contains("admin@example.com"), "{line}");
     }
 }
 

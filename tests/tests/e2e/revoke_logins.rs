@@ -59,6 +59,42 @@ async fn after_revoke_alices_exec_fails_clearly_and_her_refresh_is_refused() {
     assert_eq!(rows[0]["details"]["logins_ended"], 1);
 }
 
+#[tokio::test]
+async fn revoke_with_disable_also_refuses_alices_next_login_until_she_is_enabled() {
+    let app = TestApp::spawn().await;
+    let oauth = OAuthClient::new(&app.url);
+    oauth.login("alice").await;
+    let admin = Cli::new(&app.url);
+    admin.login_browser("admin").await;
+
+    let out = admin
+        .run(&["admin", "revoke", "alice@example.com", "--disable"])
+        .await;
+    out.assert_success("vault admin revoke --disable");
+    assert!(
+        out.stdout.contains(
+            "revoked alice@example.com: 1 login(s) ended; disabled until `vault admin enable`"
+        ),
+        "{out}"
+    );
+    let login = oauth
+        .authorize("alice")
+        .await
+        .expect_err("a revoked and disabled person cannot log in again");
+    assert!(
+        format!("{login:#}").contains("error=access_denied"),
+        "{login:#}"
+    );
+    let rows = app.audit_rows_for("principal_revoke").await;
+    assert_eq!(rows[0]["details"]["disabled"], true, "{rows:#?}");
+
+    admin
+        .run(&["admin", "enable", "alice@example.com"])
+        .await
+        .assert_success("vault admin enable");
+    oauth.login("alice").await;
+}
+
 /// A CI job's exchange and `deploy` credentials on this replica: the AccessKeyId.
 async fn deploy_key(app: &TestApp, issuer: &CiIssuer) -> String {
     let access = app

@@ -1,10 +1,12 @@
 //! `vault admin …`: the server's own IAM keys and people's logins (`/v1/admin/*`, admins only).
 //! The key table lives in `keys`, starting a rotation in `rotate`, the live logins in `sessions`,
-//! disabling and enabling a principal in `access`, ending its logins in `revoke`;
+//! disabling and enabling a principal in `access`, ending its access in `revoke`, the AWS
+//! kill switch in force in `revocations`;
 //! the errors they all explain alike live here.
 
 pub mod access;
 pub mod keys;
+pub mod revocations;
 pub mod revoke;
 pub mod rotate;
 pub mod sessions;
@@ -36,8 +38,10 @@ enum Action {
     Disable(access::Cmd),
     /// Enable a disabled principal again
     Enable(access::Cmd),
-    /// End every login of a principal at once, on every replica
+    /// End a principal's access at once: every login on every replica, and its AWS sessions already issued
     Revoke(revoke::Cmd),
+    /// Show the AWS sessions denied on each served role, and when each denial expires
+    Revocations(revocations::Cmd),
 }
 
 impl Cmd {
@@ -51,6 +55,7 @@ impl Cmd {
             Action::Disable(cmd) => cmd.run(&auth, true).await,
             Action::Enable(cmd) => cmd.run(&auth, false).await,
             Action::Revoke(cmd) => cmd.run(&auth).await,
+            Action::Revocations(cmd) => cmd.run(&auth).await,
         };
         result.map_err(|err| explain(err, &server))
     }
