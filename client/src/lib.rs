@@ -18,6 +18,7 @@ pub mod http;
 pub mod output;
 pub mod runtime;
 pub mod store;
+pub mod supervise;
 pub mod table;
 #[cfg(test)]
 mod test_server;

@@ -1,7 +1,6 @@
 //! `vault exec PROFILE [-d DURATION] [-- CMD ARGS…]`: run a command with a profile's credentials.
 
 use std::ffi::OsString;
-use std::io;
 use std::process::{Command, ExitCode};
 
 use clap::Parser;
@@ -9,8 +8,8 @@ use clap::Parser;
 use crate::credentials;
 use crate::duration::parse_duration_seconds;
 use crate::env::{self, AWS_VAULT};
-use crate::error::UserError;
 use crate::globals::Globals;
+use crate::supervise::cannot_run;
 
 /// Run a command (default: your shell) with a profile's AWS credentials in its environment.
 #[derive(Debug, Parser)]
@@ -66,34 +65,4 @@ fn run_command(mut command: Command, program: &OsString) -> anyhow::Result<ExitC
     let status = command.status().map_err(|e| cannot_run(e, program))?;
     let code = status.code().unwrap_or(1);
     Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
-}
-
-/// Shell conventions: 127 when the command does not exist, 126 when it cannot be run.
-fn cannot_run(err: io::Error, program: &OsString) -> anyhow::Error {
-    let name = program.to_string_lossy();
-    let error = if err.kind() == io::ErrorKind::NotFound {
-        UserError::wrap(format!("command not found: {name}"), err)
-            .exit_code(127)
-            .hint("check the command's name and your PATH")
-    } else {
-        UserError::wrap(format!("cannot run {name}"), err).exit_code(126)
-    };
-    error.into()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_missing_command_exits_127_and_a_forbidden_one_126() {
-        let prog = OsString::from("no-such-tool");
-        let missing = cannot_run(io::Error::from(io::ErrorKind::NotFound), &prog);
-        assert_eq!(crate::error::exit_code(&missing), 127);
-        assert!(missing
-            .to_string()
-            .starts_with("command not found: no-such-tool"));
-        let denied = cannot_run(io::Error::from(io::ErrorKind::PermissionDenied), &prog);
-        assert_eq!(crate::error::exit_code(&denied), 126);
-    }
 }
