@@ -17,3 +17,23 @@ pub fn write_out(text: &str) -> anyhow::Result<bool> {
         Err(e) => Err(e.into()),
     }
 }
+
+/// A listing as the server's JSON (`--json`), or as `table` renders it; an empty one says
+/// `empty` on stderr instead of printing a bare header.
+pub fn print_listing<T: serde::Serialize>(
+    items: &[T],
+    json: bool,
+    empty: &str,
+    table: impl FnOnce(&[T]) -> String,
+) -> anyhow::Result<()> {
+    if json {
+        let mut text = serde_json::to_string_pretty(items)?;
+        text.push('\n');
+        return print_out(&text);
+    }
+    if items.is_empty() {
+        eprintln!("{empty}");
+        return Ok(());
+    }
+    print_out(&table(items))
+}

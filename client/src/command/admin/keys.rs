@@ -34,16 +34,7 @@ impl Cmd {
             .get("v1/admin/keys")
             .await
             .context("reading the server's keys")?;
-        if self.json {
-            let mut text = serde_json::to_string_pretty(&keys)?;
-            text.push('\n');
-            return crate::output::print_out(&text);
-        }
-        if keys.is_empty() {
-            eprintln!("The server lists no identities.");
-            return Ok(());
-        }
-        crate::output::print_out(&table(&keys))
+        crate::output::print_listing(&keys, self.json, "The server lists no identities.", table)
     }
 }
 

@@ -34,16 +34,7 @@ impl Cmd {
             .get("v1/admin/revocations")
             .await
             .context("reading the revocations in force")?;
-        if self.json {
-            let mut text = serde_json::to_string_pretty(&roles)?;
-            text.push('\n');
-            return crate::output::print_out(&text);
-        }
-        if roles.is_empty() {
-            eprintln!("The server serves no roles.");
-            return Ok(());
-        }
-        crate::output::print_out(&render(&roles))
+        crate::output::print_listing(&roles, self.json, "The server serves no roles.", render)
     }
 }
 
