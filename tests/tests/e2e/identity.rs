@@ -15,32 +15,49 @@ fn suffix_of(principal_id: &str) -> String {
     )
 }
 
-#[tokio::test]
-async fn an_accented_email_becomes_a_session_name_with_the_principals_own_suffix() {
-    let app = TestApp::spawn().await;
+/// `login`'s `dev` session, issued and audited as `display`: the audit row and its principal id.
+async fn issued_dev_session(
+    app: &TestApp,
+    login: &str,
+    display: &str,
+) -> (vault_api::Credentials, serde_json::Value, String) {
     let oauth = app.oauth();
-    let tokens = oauth.login("zoe").await;
+    let tokens = oauth.login(login).await;
     let creds = oauth.credentials(&tokens.access_token, "dev").await;
-
-    let row = app
-        .assert_issue_audited(&creds, "zoë@example.com", "dev")
-        .await;
+    let row = app.assert_issue_audited(&creds, display, "dev").await;
     let principal_id = row["principal_id"]
         .as_str()
         .expect("principal_id")
         .to_owned();
-    let expected = format!("zo-@example.com{}", suffix_of(&principal_id));
-    assert_eq!(row["session_name"], expected.as_str(), "{row:#}");
-    assert_eq!(row["source_identity"], expected.as_str(), "{row:#}");
-    // What STS received: the assumed-role ARN moto hands back names the session.
-    let arn = app.cli().caller_identity_with(&creds).await;
+    (creds, row, principal_id)
+}
+
+/// The session carries `want` as its name and source identity, in the trail and at STS (the
+/// assumed-role ARN moto hands back names the session).
+async fn assert_named(
+    app: &TestApp,
+    creds: &vault_api::Credentials,
+    row: &serde_json::Value,
+    want: &str,
+) {
+    assert_eq!(row["session_name"], want, "{row:#}");
+    assert_eq!(row["source_identity"], want, "{row:#}");
+    let arn = app.cli().caller_identity_with(creds).await;
     assert_eq!(
         arn,
         format!(
-            "{}{expected}",
+            "{}{want}",
             assumed_role_prefix(&app.account_id, &app.role_name("dev"))
         )
     );
+}
+
+#[tokio::test]
+async fn an_accented_email_becomes_a_session_name_with_the_principals_own_suffix() {
+    let app = TestApp::spawn().await;
+    let (creds, row, principal_id) = issued_dev_session(&app, "zoe", "zoë@example.com").await;
+    let expected = format!("zo-@example.com{}", suffix_of(&principal_id));
+    assert_named(&app, &creds, &row, &expected).await;
 }
 
 #[tokio::test]
@@ -69,28 +86,9 @@ async fn a_person_whose_verified_email_an_older_principal_already_had_gets_their
     .execute(&app.db)
     .await
     .unwrap();
-    let oauth = app.oauth();
-    let tokens = oauth.login("alice").await;
-    let creds = oauth.credentials(&tokens.access_token, "dev").await;
-    let row = app
-        .assert_issue_audited(&creds, "alice@example.com", "dev")
-        .await;
-    let principal_id = row["principal_id"]
-        .as_str()
-        .expect("principal_id")
-        .to_owned();
+    let (creds, row, principal_id) = issued_dev_session(&app, "alice", "alice@example.com").await;
     let want = format!("alice@example.com{}", suffix_of(&principal_id));
-    assert_eq!(row["session_name"], want.as_str(), "{row:#}");
-    assert_eq!(row["source_identity"], want.as_str(), "{row:#}");
-    // What STS received: the assumed-role ARN moto hands back names the session.
-    let arn = app.cli().caller_identity_with(&creds).await;
-    assert_eq!(
-        arn,
-        format!(
-            "{}{want}",
-            assumed_role_prefix(&app.account_id, &app.role_name("dev"))
-        )
-    );
+    assert_named(&app, &creds, &row, &want).await;
 }
 
 #[tokio::test]
