@@ -4,6 +4,7 @@
 use std::time::Duration;
 use time::format_description::well_known::Rfc3339;
 use time::macros::offset;
+use time::OffsetDateTime;
 use vault_api::audit::AuditEventView;
 use vault_api::ErrorBody;
 use vault_e2e::audit_seed::{self, Seeder};
@@ -264,6 +265,39 @@ async fn filters_and_pagination_return_exactly_the_events_a_plain_sql_query_find
         .list_all(&[("principal", "nobody@example.com".into())], 10)
         .await;
     assert!(none.is_empty(), "{none:#?}");
+
+    // A window whose whole minutes hold no event (no time marks at all) answers an empty page,
+    // with events on both sides of it: the minute after the oldest seeded event that is empty.
+    let (since, until): (OffsetDateTime, OffsetDateTime) = sqlx::query_as(
+        "SELECT m, m + interval '1 minute' FROM (
+             SELECT date_trunc('minute', occurred_at) + interval '1 minute' AS m
+             FROM audit_events ORDER BY chain_seq LIMIT 200) c
+         WHERE NOT EXISTS (SELECT 1 FROM audit_events e
+                           WHERE e.occurred_at >= c.m AND e.occurred_at < c.m + interval '1 minute')
+         ORDER BY m LIMIT 1",
+    )
+    .fetch_one(&app.db)
+    .await
+    .expect("an empty minute among the seeded events");
+    let around: (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE occurred_at < $1), count(*) FILTER (WHERE occurred_at >= $2)
+         FROM audit_events",
+    )
+    .bind(since)
+    .bind(until)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert!(
+        around.0 > 0 && around.1 > 0,
+        "events on both sides: {around:?}"
+    );
+    let window = [
+        ("since", since.format(&Rfc3339).unwrap()),
+        ("until", until.format(&Rfc3339).unwrap()),
+    ];
+    let empty = api.list_all(&window, 10).await;
+    assert!(empty.is_empty(), "{window:?}: {empty:#?}");
 }
 
 #[tokio::test]
