@@ -1,10 +1,10 @@
 //! Middleware: a request reached without a bearer token counts against its client address
-//! (`[limits] unauthenticated`); the `/v1` API and `/assume-role` are counted by the `Caller`
-//! extractor instead, per principal once the token is verified. Over the limit: 429 with
+//! (`[limits] unauthenticated`); the `/v1` API's routes and `/assume-role` are counted by the
+//! `Caller` extractor instead, per principal once the token is verified. Over the limit: 429 with
 //! `Retry-After`, in the shape the endpoint's clients read.
 
 use axum::{
-    extract::{Request, State},
+    extract::{MatchedPath, Request, State},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -19,9 +19,12 @@ use crate::{
 use super::pages;
 
 /// Counts unauthenticated requests against their address; health checks are never limited.
+/// A path under `/v1/` that no route serves reaches no `Caller` extractor, so it counts against
+/// its address too (a flood of 404s is limited like any other).
 pub async fn by_address(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    if matches!(path, "/healthz" | "/readyz") || limits::counted_per_principal(path) {
+    let routed = request.extensions().get::<MatchedPath>().is_some();
+    if matches!(path, "/healthz" | "/readyz") || (routed && limits::counted_per_principal(path)) {
         return next.run(request).await;
     }
     let addr = request.extensions().get::<ClientAddr>().map(|c| c.0);

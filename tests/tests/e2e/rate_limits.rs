@@ -139,6 +139,36 @@ async fn a_request_with_an_invalid_bearer_token_counts_against_its_address() {
 }
 
 #[tokio::test]
+async fn a_flood_of_requests_for_api_paths_that_do_not_exist_is_limited_by_address() {
+    let app = TestApp::builder()
+        .limits("unauthenticated = { per_minute = 1, burst = 3 }")
+        .spawn()
+        .await;
+    let missing = |http: Client| {
+        let url = app.endpoint("/v1/no-such-endpoint");
+        async move {
+            http.get(url)
+                .send()
+                .await
+                .expect("GET /v1/no-such-endpoint")
+        }
+    };
+    let flooder = client_from("127.0.0.2");
+    for _ in 0..3 {
+        assert_eq!(
+            missing(flooder.clone()).await.status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+    let limited = missing(flooder.clone()).await;
+    retry_after(&limited, 60);
+    let body: ErrorBody = limited.json().await.expect("an API error body");
+    assert_eq!(body.error, "rate_limited");
+    let other = missing(client_from("127.0.0.3")).await;
+    assert_eq!(other.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
 async fn a_user_over_the_principal_limit_is_refused_while_another_user_from_the_same_address_is_served(
 ) {
     let app = TestApp::builder()
