@@ -9,8 +9,11 @@ use vault_e2e::owned_keys::KeyBed;
 
 const RATE: u32 = 50;
 const ROTATIONS: usize = 3;
-/// Longest tolerated time without a successful answer during a rotation.
+/// Longest tolerated time without a successful answer during a rotation, on an idle machine;
+/// on a busy one, three times the longest gap before the first rotation, whichever is longer
+/// (a rotation that held issuance up would stall it for the whole rotation, seconds).
 const GAP_LIMIT: Duration = Duration::from_secs(1);
+const GAP_OVER_BASELINE: u32 = 3;
 
 /// Runs the load at `target` across `ROTATIONS` rotations requested at `admin_at`; returns the
 /// report and each rotation's (start, end).
@@ -18,13 +21,14 @@ async fn rotate_under_load(
     bed: &KeyBed,
     target: &ServerProcess,
     admin_at: &ServerProcess,
-) -> (LoadReport, Vec<(Instant, Instant)>) {
+) -> (LoadReport, Vec<(Instant, Instant)>, Duration) {
     let admin = bed.token(admin_at, "admin").await;
     let alice = bed.token(target, "alice").await;
     let load = Load::start(&target.url, &alice, "dev", RATE);
     // The load is under way: a second's worth of requests answered before the first rotation.
     load.wait_answered_since(load.started, RATE as usize, Duration::from_secs(30))
         .await;
+    let before = (load.started, Instant::now());
     let mut windows = Vec::new();
     for _ in 0..ROTATIONS {
         let started = Instant::now();
@@ -40,7 +44,17 @@ async fn rotate_under_load(
         load.wait_answered_since(Instant::now(), RATE as usize / 2, Duration::from_secs(30))
             .await;
     }
-    (load.stop().await, windows)
+    let report = load.stop().await;
+    // From the first answer on: the wait for the very first one includes connecting.
+    let first = report
+        .samples
+        .iter()
+        .filter(|s| s.ok())
+        .map(|s| s.done)
+        .min()
+        .unwrap_or(before.0);
+    let baseline = report.longest_gap(first.max(before.0), before.1);
+    (report, windows, baseline)
 }
 
 /// Zero failures, the load really ran, no long gap; prints the measurement.
@@ -48,6 +62,7 @@ fn assert_no_failure_and_short_gaps(
     what: &str,
     report: &LoadReport,
     windows: &[(Instant, Instant)],
+    baseline: Duration,
 ) {
     let failures = report.failures();
     let during: usize = windows
@@ -63,7 +78,7 @@ fn assert_no_failure_and_short_gaps(
     eprintln!(
         "MEASURE {what}, load {RATE}/s: {} requests, {} failed, {during} sent during {ROTATIONS} \
          rotations (each took {rotation_times:?}); longest gap between successful answers during \
-         a rotation {gap:?}; slowest answer {:?}",
+         a rotation {gap:?} (before the first: {baseline:?}); slowest answer {:?}",
         report.samples.len(),
         failures.len(),
         report.max_latency()
@@ -84,9 +99,10 @@ fn assert_no_failure_and_short_gaps(
         during as f64 >= planned * 0.8,
         "{what}: only {during} requests during the rotations, planned about {planned:.0}"
     );
+    let limit = GAP_LIMIT.max(baseline * GAP_OVER_BASELINE);
     assert!(
-        gap < GAP_LIMIT,
-        "{what}: no successful issuance for {gap:?} during a rotation"
+        gap < limit,
+        "{what}: no successful issuance for {gap:?} during a rotation (limit {limit:?})"
     );
 }
 
@@ -94,8 +110,8 @@ fn assert_no_failure_and_short_gaps(
 async fn issuance_at_50_per_second_never_fails_during_rotations() {
     let bed = KeyBed::builder().grace("1s", "1s").start().await;
     let server = bed.serve("replica-a").await;
-    let (report, windows) = rotate_under_load(&bed, &server, &server).await;
-    assert_no_failure_and_short_gaps("the rotating replica", &report, &windows);
+    let (report, windows, baseline) = rotate_under_load(&bed, &server, &server).await;
+    assert_no_failure_and_short_gaps("the rotating replica", &report, &windows, baseline);
 }
 
 #[tokio::test]
@@ -112,6 +128,11 @@ async fn a_replica_that_does_not_rotate_switches_keys_in_time_and_never_fails_un
     let (leader, follower) = if leader == a.name { (&a, &b) } else { (&b, &a) };
     // The follower gets the load; the old key is deleted 2 s after the new one is active, so it
     // must have switched within that time (NOTIFY, not the 5 s poll).
-    let (report, windows) = rotate_under_load(&bed, follower, leader).await;
-    assert_no_failure_and_short_gaps("a replica that does not rotate", &report, &windows);
+    let (report, windows, baseline) = rotate_under_load(&bed, follower, leader).await;
+    assert_no_failure_and_short_gaps(
+        "a replica that does not rotate",
+        &report,
+        &windows,
+        baseline,
+    );
 }
