@@ -94,8 +94,8 @@ pub async fn launch(
     let (answer, url, token): (Arc<dyn Answer>, _, _) = match kind {
         Kind::Ecs => {
             let ecs = Ecs {
-                path: format!("/{}", super::random_hex()),
-                token: super::random_hex(),
+                path: format!("/{}", super::secret::random_hex()),
+                token: super::secret::random_hex(),
                 hosts,
                 current: current.clone(),
             };
