@@ -13,3 +13,8 @@ pub fn now() -> OffsetDateTime {
 pub fn now_unix() -> i64 {
     now().unix_timestamp()
 }
+
+/// Now, in Unix milliseconds (the credential endpoints' refresh schedule).
+pub fn now_millis() -> i64 {
+    i64::try_from(now().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}

@@ -78,6 +78,46 @@ pub(crate) fn is_loopback(url: &Url) -> bool {
 #[serde(deny_unknown_fields)]
 struct ConfigFile {
     server_url: Option<String>,
+    #[serde(default)]
+    exec_mode: ExecMode,
+}
+
+/// What `vault exec` does without `--env-vars`, `--ecs-server` or `--ec2-server`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExecMode {
+    /// Credentials in the environment.
+    #[default]
+    Env,
+    /// A container credential endpoint.
+    Ecs,
+    /// An IMDSv2 endpoint.
+    Ec2,
+}
+
+/// The config file, if there is one.
+fn read_config_file() -> anyhow::Result<(Option<PathBuf>, Option<ConfigFile>)> {
+    let path = config_path();
+    let Some(found) = &path else {
+        return Ok((None, None));
+    };
+    match std::fs::read_to_string(found) {
+        Ok(text) => {
+            let file: ConfigFile =
+                toml::from_str(&text).with_context(|| format!("reading {}", found.display()))?;
+            Ok((path, Some(file)))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((path, None)),
+        Err(e) => Err(e).with_context(|| format!("reading {}", found.display())),
+    }
+}
+
+/// `exec_mode` in the config file (env without one).
+pub fn exec_mode() -> anyhow::Result<ExecMode> {
+    Ok(read_config_file()?
+        .1
+        .map(|f| f.exec_mode)
+        .unwrap_or_default())
 }
 
 /// `$XDG_CONFIG_HOME/team-vault/config.toml` (or the platform's config directory).
@@ -90,20 +130,9 @@ pub fn server_url(flag: Option<&str>) -> anyhow::Result<ServerUrl> {
     if let Some(url) = flag.filter(|s| !s.trim().is_empty()) {
         return ServerUrl::parse(url);
     }
-    let path = config_path();
-    if let Some(path) = &path {
-        match std::fs::read_to_string(path) {
-            Ok(text) => {
-                let file: ConfigFile =
-                    toml::from_str(&text).with_context(|| format!("reading {}", path.display()))?;
-                if let Some(url) = file.server_url {
-                    return ServerUrl::parse(&url)
-                        .with_context(|| format!("server_url in {}", path.display()));
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-        }
+    let (path, file) = read_config_file()?;
+    if let (Some(path), Some(url)) = (&path, file.and_then(|f| f.server_url)) {
+        return ServerUrl::parse(&url).with_context(|| format!("server_url in {}", path.display()));
     }
     let place = path.map_or_else(
         || "the config file".to_owned(),
@@ -145,6 +174,16 @@ mod tests {
         assert!(ServerUrl::parse("http://[::1]:8080").is_ok());
         assert!(ServerUrl::parse("http://localhost:8080").is_ok());
         assert!(ServerUrl::parse("http://vault.example.com").is_err());
+    }
+
+    #[test]
+    fn exec_mode_reads_env_ecs_or_ec2_and_defaults_to_env() {
+        let read = |text: &str| toml::from_str::<ConfigFile>(text).map(|f| f.exec_mode);
+        assert_eq!(read("").unwrap(), ExecMode::Env);
+        assert_eq!(read("exec_mode = \"ecs\"").unwrap(), ExecMode::Ecs);
+        assert_eq!(read("exec_mode = \"ec2\"").unwrap(), ExecMode::Ec2);
+        assert_eq!(read("exec_mode = \"env\"").unwrap(), ExecMode::Env);
+        assert!(read("exec_mode = \"docker\"").is_err());
     }
 
     #[test]

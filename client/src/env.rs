@@ -70,6 +70,41 @@ pub fn exec_env(
     env
 }
 
+/// What a command given a credential endpoint must not inherit besides [`REMOVED`]: static keys,
+/// and settings pointing the SDKs at another (or no) metadata service.
+const REMOVED_FOR_ENDPOINTS: &[&str] = &[
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
+    "AWS_EC2_METADATA_DISABLED",
+];
+
+/// The environment for a command served by a credential endpoint: the inherited one minus
+/// conflicting variables and any static keys, the region and `AWS_VAULT` as [`exec_env`] sets
+/// them, and the endpoint's `vars`.
+pub fn endpoint_env(
+    inherited: impl IntoIterator<Item = (OsString, OsString)>,
+    cached: &CachedCredentials,
+    vars: &[(&str, String)],
+) -> BTreeMap<OsString, OsString> {
+    let mut env: BTreeMap<OsString, OsString> = inherited
+        .into_iter()
+        .filter(|(k, _)| !REMOVED.iter().chain(REMOVED_FOR_ENDPOINTS).any(|r| k == r))
+        .collect();
+    if let Some(region) = &cached.region {
+        env.insert("AWS_REGION".into(), region.into());
+        env.insert("AWS_DEFAULT_REGION".into(), region.into());
+    }
+    env.insert(AWS_VAULT.into(), cached.profile.clone().into());
+    for (key, value) in vars {
+        env.insert(key.into(), value.into());
+    }
+    env
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,6 +175,41 @@ mod tests {
         credentials.region = None;
         let env = exec_env(inherited(&[("AWS_REGION", "us-east-2")]), &credentials);
         assert_eq!(get(&env, "AWS_REGION"), Some("us-east-2"));
+    }
+
+    #[test]
+    fn a_command_with_an_endpoint_gets_its_variables_and_no_static_keys() {
+        let credentials = test_credentials("dev", "2030-01-01T00:00:00Z");
+        let env = endpoint_env(
+            inherited(&[
+                ("PATH", "/bin"),
+                ("AWS_ACCESS_KEY_ID", "AKIAOLD"),
+                ("AWS_SECRET_ACCESS_KEY", "old"),
+                ("AWS_SESSION_TOKEN", "old"),
+                ("AWS_SECURITY_TOKEN", "old"),
+                ("AWS_PROFILE", "prod"),
+                ("AWS_CREDENTIAL_EXPIRATION", "2000-01-01T00:00:00Z"),
+                ("AWS_EC2_METADATA_DISABLED", "true"),
+            ]),
+            &credentials,
+            &[(
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                "http://127.0.0.1:1/x".into(),
+            )],
+        );
+        let keys: Vec<&str> = env.keys().filter_map(|k| k.to_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                "AWS_DEFAULT_REGION",
+                "AWS_REGION",
+                "AWS_VAULT",
+                "PATH"
+            ]
+        );
+        assert_eq!(get(&env, "AWS_VAULT"), Some("dev"));
+        assert_eq!(get(&env, "AWS_REGION"), Some("eu-west-1"));
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod command;
 pub mod config;
 pub mod credentials;
 pub mod duration;
+pub mod endpoint;
 pub mod env;
 pub mod error;
 pub mod globals;

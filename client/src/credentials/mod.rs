@@ -8,7 +8,8 @@ pub mod fetch;
 
 pub use cache::CachedCredentials;
 
-use crate::auth::{ci, TOKENS_KEY};
+use crate::auth::ci::{self, CiFlags, CiSource};
+use crate::auth::TOKENS_KEY;
 use crate::config::ServerUrl;
 use crate::globals::Globals;
 use crate::store::Store;
@@ -20,19 +21,75 @@ pub fn obtain(
     profile: &str,
     duration: Option<u32>,
 ) -> anyhow::Result<CachedCredentials> {
-    let env = ci::process_env;
-    if let Some(source) = ci::detect(&globals.ci, &env)? {
-        let server = globals.server_url()?;
-        return crate::runtime::single_threaded()?.block_on(fetch::for_ci(
-            &server,
-            &globals.ci,
-            &source,
-            profile,
-            duration,
-        ));
+    Source::detect(globals)?.obtain(profile, duration)
+}
+
+/// What asks the server for credentials: a CI job's token, or the stored login (and its cache).
+#[derive(Clone)]
+pub enum Source {
+    Ci {
+        server: ServerUrl,
+        flags: CiFlags,
+        source: CiSource,
+    },
+    Login {
+        server: ServerUrl,
+        store: Store,
+    },
+}
+
+impl Source {
+    /// A CI job's token when there is one, else the stored login (opening the store: call this
+    /// outside any async runtime, see `cli::on_runtime`).
+    pub fn detect(globals: &Globals) -> anyhow::Result<Self> {
+        if let Some(source) = ci::detect(&globals.ci, &ci::process_env)? {
+            return Ok(Self::Ci {
+                server: globals.server_url()?,
+                flags: globals.ci.clone(),
+                source,
+            });
+        }
+        let (server, store) = globals.open()?;
+        Ok(Self::Login { server, store })
     }
-    let (server, store) = globals.open()?;
-    obtain_with_login(&server, &store, profile, duration, &env)
+
+    /// Credentials as `vault exec` gets them: from the cache when fresh (not in CI), else from
+    /// the server. Starts its own runtime when it must ask: call it outside one.
+    pub fn obtain(
+        &self,
+        profile: &str,
+        duration: Option<u32>,
+    ) -> anyhow::Result<CachedCredentials> {
+        match self {
+            Self::Ci { .. } => {
+                crate::runtime::single_threaded()?.block_on(self.fetch_fresh(profile, duration))
+            }
+            Self::Login { server, store } => {
+                obtain_with_login(server, store, profile, duration, &ci::process_env)
+            }
+        }
+    }
+
+    /// New credentials from the server, never from the cache (a credential endpoint's refresh);
+    /// with the stored login they replace the cached ones.
+    pub async fn fetch_fresh(
+        &self,
+        profile: &str,
+        duration: Option<u32>,
+    ) -> anyhow::Result<CachedCredentials> {
+        match self {
+            Self::Ci {
+                server,
+                flags,
+                source,
+            } => fetch::for_ci(server, flags, source, profile, duration).await,
+            Self::Login { server, store } => {
+                let credentials = fetch::with_login(server, store, profile, duration).await?;
+                save_or_warn(store, duration, &credentials);
+                Ok(credentials)
+            }
+        }
+    }
 }
 
 /// Credentials with the stored login: from the cache when fresh, else from the server (then
@@ -57,11 +114,16 @@ pub fn obtain_with_login(
     }
     let credentials = crate::runtime::single_threaded()?
         .block_on(fetch::with_login(server, store, profile, duration))?;
-    if let Err(e) = cache::save(store, duration, &credentials) {
+    save_or_warn(store, duration, &credentials);
+    Ok(credentials)
+}
+
+/// Caches the credentials; a failure only costs the next run a request, so it is a warning.
+fn save_or_warn(store: &Store, duration: Option<u32>, credentials: &CachedCredentials) {
+    if let Err(e) = cache::save(store, duration, credentials) {
         eprintln!(
             "warning: could not cache the session: {}",
             crate::error::one_line(&e)
         );
     }
-    Ok(credentials)
 }
