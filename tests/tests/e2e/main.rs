@@ -55,6 +55,7 @@ mod revocations;
 mod revoke_logins;
 mod secrets_at_rest;
 mod session_cache;
+mod short_sessions;
 mod shutdown;
 mod sts_requests;
 mod tokens;
