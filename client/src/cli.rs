@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::command::{admin, audit, credential_process, exec, export, list, login, logout, whoami};
+use crate::command::{
+    admin, audit, credential_process, exec, export, list, login, logout, serve, whoami,
+};
 use crate::config::ServerUrl;
 use crate::globals::Globals;
 use crate::store::Store;
@@ -31,6 +33,8 @@ enum Command {
     List(list::Cmd),
     /// Run a command (default: your shell) with a profile's AWS credentials
     Exec(exec::Cmd),
+    /// Serve a profile's credentials on a local endpoint (ECS or IMDS) until interrupted
+    Serve(serve::Cmd),
     /// Print a profile's AWS credentials as env, json or ini
     Export(export::Cmd),
     /// Print credentials for the AWS SDKs' `credential_process` setting
@@ -48,6 +52,7 @@ impl Cli {
         let g = &self.globals;
         match self.command {
             Command::Exec(cmd) => cmd.run(g),
+            Command::Serve(cmd) => cmd.run(g),
             Command::Export(cmd) => cmd.run(g).map(|()| ExitCode::SUCCESS),
             Command::CredentialProcess(cmd) => cmd.run(g).map(|()| ExitCode::SUCCESS),
             Command::Login(cmd) => with_runtime(g, |server, store| cmd.run(server, store)),
@@ -140,6 +145,40 @@ mod tests {
         assert_eq!(cmd.profile, "dev");
         assert_eq!(cmd.duration, Some(3600));
         assert_eq!(cmd.command, ["aws", "--version"]);
+    }
+
+    #[test]
+    fn the_exec_modes_exclude_each_other() {
+        let ecs =
+            Cli::try_parse_from(["vault", "exec", "dev", "--ecs-server", "--", "true"]).unwrap();
+        let Command::Exec(cmd) = ecs.command else {
+            panic!("not exec")
+        };
+        assert!(cmd.ecs_server && !cmd.ec2_server && !cmd.env_vars);
+        for pair in [
+            ["--ecs-server", "--ec2-server"],
+            ["--ecs-server", "--env-vars"],
+            ["--ec2-server", "--env-vars"],
+        ] {
+            let err = Cli::try_parse_from(["vault", "exec", "dev", pair[0], pair[1]]).unwrap_err();
+            assert_eq!(
+                err.kind(),
+                clap::error::ErrorKind::ArgumentConflict,
+                "{pair:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn serve_is_ecs_on_loopback_by_default_and_takes_one_kind() {
+        let cli = Cli::try_parse_from(["vault", "serve", "dev"]).unwrap();
+        let Command::Serve(cmd) = cli.command else {
+            panic!("not serve")
+        };
+        assert!(!cmd.ecs && !cmd.ec2);
+        assert_eq!(cmd.listen, "127.0.0.1:0".parse().unwrap());
+        let err = Cli::try_parse_from(["vault", "serve", "dev", "--ecs", "--ec2"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
     }
 
     #[test]

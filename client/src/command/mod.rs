@@ -8,4 +8,5 @@ pub mod export;
 pub mod list;
 pub mod login;
 pub mod logout;
+pub mod serve;
 pub mod whoami;
