@@ -24,6 +24,10 @@ pub struct CachedCredentials {
     pub region: Option<String>,
     /// `credentials.expiration` as Unix seconds.
     pub expires_at: i64,
+    /// The AWS account of the profile's role (from its ARN), when known; entries cached before
+    /// it was kept have none.
+    #[serde(default)]
+    pub account_id: Option<String>,
 }
 
 impl CachedCredentials {
@@ -46,6 +50,7 @@ impl CachedCredentials {
             credentials,
             region,
             expires_at,
+            account_id: None,
         })
     }
 

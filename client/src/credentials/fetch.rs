@@ -77,10 +77,32 @@ async fn fetch(
         ))
         .into());
     }
-    let region = profiles
+    let info = profiles
         .into_iter()
         .flat_map(|list| list.profiles)
-        .find(|p| p.name == profile)
-        .map(|p| p.region);
-    CachedCredentials::new(profile, credentials, region)
+        .find(|p| p.name == profile);
+    let account_id = info.as_ref().and_then(|p| account_of(&p.role_arn));
+    let mut cached = CachedCredentials::new(profile, credentials, info.map(|p| p.region))?;
+    cached.account_id = account_id;
+    Ok(cached)
+}
+
+/// The account of `arn:aws:iam::ACCOUNT:role/NAME`.
+fn account_of(role_arn: &str) -> Option<String> {
+    let account = role_arn.split(':').nth(4)?;
+    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then(|| account.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_account_is_read_from_a_role_arn() {
+        use super::account_of;
+        assert_eq!(
+            account_of("arn:aws:iam::123456789012:role/dev").as_deref(),
+            Some("123456789012")
+        );
+        assert_eq!(account_of("arn:aws:iam::x:role/dev"), None);
+        assert_eq!(account_of("dev"), None);
+    }
 }

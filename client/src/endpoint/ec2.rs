@@ -30,7 +30,7 @@ pub struct Tokens(Mutex<HashMap<[u8; 32], Instant>>);
 impl Tokens {
     /// A new token living `ttl` from `now`.
     pub fn issue(&self, ttl: Duration, now: Instant) -> String {
-        let token = super::random_hex();
+        let token = super::secret::random_hex();
         let mut live = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if live.len() >= MAX_TOKENS {
             live.retain(|_, expiry| *expiry > now);

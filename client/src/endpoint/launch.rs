@@ -94,8 +94,8 @@ pub async fn launch(
     let (answer, url, token): (Arc<dyn Answer>, _, _) = match kind {
         Kind::Ecs => {
             let ecs = Ecs {
-                path: format!("/{}", super::random_hex()),
-                token: super::random_hex(),
+                path: format!("/{}", super::secret::random_hex()),
+                token: super::secret::random_hex(),
                 hosts,
                 current: current.clone(),
             };
@@ -103,7 +103,8 @@ pub async fn launch(
             (Arc::new(ecs), url, Some(token))
         }
         Kind::Ec2 => {
-            let ec2 = Ec2::new(hosts, current.clone(), profile, region, UNKNOWN_ACCOUNT);
+            let account = first.account_id.as_deref().unwrap_or(UNKNOWN_ACCOUNT);
+            let ec2 = Ec2::new(hosts, current.clone(), profile, region, account);
             (Arc::new(ec2), format!("{base}/"), None)
         }
     };

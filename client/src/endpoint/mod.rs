@@ -10,16 +10,7 @@ pub mod guard;
 mod launch;
 pub mod refresh;
 mod reply;
+pub mod secret;
 pub mod server;
 
 pub use launch::{child_vars, launch, region_of, Endpoint, FromServer, Kind};
-
-use rand::rngs::OsRng;
-use rand::RngCore;
-
-/// 256 random bits as 64 hex characters (tokens and secret paths).
-pub fn random_hex() -> String {
-    let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
-    hex::encode(bytes)
-}

@@ -15,7 +15,8 @@ impl Fetch for Never {
 }
 
 async fn start(kind: Kind, expiration: &str) -> Endpoint {
-    let first = test_credentials("dev", expiration);
+    let mut first = test_credentials("dev", expiration);
+    first.account_id = Some("123456789012".into());
     let listen = "127.0.0.1:0".parse().unwrap();
     launch(kind, listen, "dev", "eu-west-1", &first, Never)
         .await
@@ -226,7 +227,8 @@ async fn imds_serves_the_role_credentials_identity_document_and_region() {
     .await;
     assert_eq!(identity["region"], "eu-west-1");
     assert_eq!(identity["availabilityZone"], "eu-west-1a");
-    assert!(identity["accountId"].is_string() && identity["instanceId"].is_string());
+    assert_eq!(identity["accountId"], "123456789012");
+    assert!(identity["instanceId"].as_str().unwrap().starts_with("i-"));
     let region = get("latest/meta-data/placement/region").await.unwrap();
     assert_eq!(region.text().await.unwrap(), "eu-west-1");
     let browser = client()
