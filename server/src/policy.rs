@@ -7,9 +7,6 @@ use crate::{
     config::{Config, Profile},
 };
 
-/// Shortest session STS will issue.
-const STS_MIN: Duration = Duration::from_secs(900);
-
 /// A decision to issue.
 #[derive(Debug, Clone)]
 pub struct Grant<'a> {
@@ -43,8 +40,13 @@ pub enum Denial {
         requested: Duration,
         max: Duration,
     },
-    #[error("sessions last at least 15m (900 seconds); asked for {}s", .requested.as_secs())]
-    DurationTooShort { requested: Duration },
+    #[error(
+        "sessions last at least {} ({} seconds); asked for {}s",
+        humantime::format_duration(*.min),
+        .min.as_secs(),
+        .requested.as_secs()
+    )]
+    DurationTooShort { requested: Duration, min: Duration },
 }
 
 impl Denial {
@@ -112,9 +114,10 @@ pub fn authorize<'a>(
             max: p.max_duration,
         });
     }
-    if duration < STS_MIN {
+    if duration < config.aws.min_session {
         return Err(Denial::DurationTooShort {
             requested: duration,
+            min: config.aws.min_session,
         });
     }
     Ok(Grant {

@@ -54,6 +54,19 @@ pub fn default_profiles() -> Vec<ProfileSpec> {
     ]
 }
 
+/// `[aws] min_session` of every test server (allowed because moto is the endpoint).
+pub const SHORT_MIN_SESSION: &str = "5s";
+
+/// Lifetime of a [`short_profile`] session, in seconds.
+pub const SHORT_SESSION_SECS: u64 = 20;
+
+/// `short` (dev, ops): sessions of [`SHORT_SESSION_SECS`] by default and at most, so a test can
+/// watch several of them expire and be refreshed.
+pub fn short_profile() -> ProfileSpec {
+    let lifetime = format!("{SHORT_SESSION_SECS}s");
+    ProfileSpec::new("short", "team-short", &["dev", "ops"]).durations(&lifetime, &lifetime)
+}
+
 /// Everything the TOML needs to know.
 #[derive(Debug, Clone)]
 pub struct ServerSettings {
@@ -137,6 +150,8 @@ impl ServerSettings {
         writeln!(t, "endpoint_url = {}", s(&self.moto_url)).unwrap();
         writeln!(t, "access_key_id = \"testing\"").unwrap();
         writeln!(t, "secret_access_key = \"testing\"").unwrap();
+        // moto does not check DurationSeconds: the short profile's sessions last seconds.
+        writeln!(t, "min_session = {}", s(SHORT_MIN_SESSION)).unwrap();
 
         for p in &self.profiles {
             writeln!(t, "\n[[profiles]]").unwrap();

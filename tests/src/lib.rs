@@ -15,6 +15,7 @@ pub mod cli;
 pub mod config;
 pub mod database;
 pub mod db_roles;
+pub mod endpoints;
 pub mod env;
 pub mod faults;
 pub mod idp;

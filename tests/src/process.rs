@@ -126,6 +126,11 @@ impl Running {
         })
     }
 
+    /// The child's process id (None once it has been reaped).
+    pub fn id(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     fn seen(&self) -> String {
         format!(
             "--- stdout so far:\n{}\n--- stderr so far:\n{}",

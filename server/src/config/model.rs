@@ -109,6 +109,8 @@ pub struct AwsConfig {
     pub static_credentials: Option<(String, SecretString)>,
     /// The owned identity whose active key signs STS calls (default: the first identity).
     pub identity: Option<String>,
+    /// `[aws] min_session`: the shortest session issued (900 s unless an emulator is configured).
+    pub min_session: Duration,
 }
 
 /// A role people may be allowed to assume, named as `vault exec <name>` names it.

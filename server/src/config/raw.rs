@@ -11,7 +11,7 @@ use super::{
     http::RawHttp,
     identities::{self, RawIdentity},
     limits::{validate_proxies, RawLimits},
-    login,
+    login, min_session,
     model::{AuditConfig, AwsConfig, Config, LogFormat, OidcConfig, Profile},
     names::is_profile_name,
     problems::{ConfigError, Problems},
@@ -100,6 +100,7 @@ struct RawAws {
     secret_access_key: Option<String>,
     secret_access_key_file: Option<String>,
     identity: Option<String>,
+    min_session: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -153,8 +154,7 @@ fn default_profile_max() -> String {
     "1h".into()
 }
 
-/// STS limits for `DurationSeconds` on AssumeRole.
-const STS_MIN: Duration = Duration::from_secs(900);
+/// STS's limit for `DurationSeconds` on AssumeRole (the lower one is `[aws] min_session`).
 const STS_MAX: Duration = Duration::from_secs(12 * 3600);
 
 impl RawConfig {
@@ -205,6 +205,7 @@ impl RawConfig {
         let oidc = self.oidc.validate(&mut p);
         let aws = self.aws.validate(&mut p);
         let default_region = aws.as_ref().map(|a| a.region.clone()).unwrap_or_default();
+        let min_session = aws.as_ref().map_or(min_session::STS_MIN, |a| a.min_session);
         let ci_issuers = validate_issuers(self.ci_issuers, &mut p);
         let identities = identities::validate(self.identities, &mut p);
         let key_check_interval = p.duration("key_check_interval", &self.key_check_interval);
@@ -237,7 +238,7 @@ impl RawConfig {
                         raw.name
                     ));
                 }
-                raw.validate(&key, &default_region, &ci_names, &mut p)
+                raw.validate(&key, &default_region, min_session, &ci_names, &mut p)
             })
             .collect();
         if let Some(error) = p.into_error() {
@@ -330,7 +331,10 @@ impl RawAws {
         if self.region.is_empty() {
             p.push("aws.region: must not be empty".into());
         }
+        let has_endpoint_url = self.endpoint_url.is_some();
+        let min_session = min_session::validate(self.min_session.as_deref(), has_endpoint_url, p)?;
         Some(AwsConfig {
+            min_session,
             identity: self.identity,
             region: self.region,
             endpoint_url: endpoint_url.flatten(),
@@ -344,6 +348,7 @@ impl RawProfile {
         self,
         key: &str,
         default_region: &str,
+        min_session: Duration,
         ci_issuers: &[String],
         p: &mut Problems,
     ) -> Option<Profile> {
@@ -368,9 +373,13 @@ impl RawProfile {
         if default > max {
             p.push(format!("{key}.default_duration: longer than max_duration"));
         }
-        if default < STS_MIN {
-            p.push(format!("{key}.default_duration: STS requires at least 15m"));
+        if default < min_session {
+            p.push(format!(
+                "{key}.default_duration: shorter than the shortest session, aws.min_session = {}",
+                humantime::format_duration(min_session)
+            ));
         }
+
         Some(Profile {
             name: self.name,
             role_arn: self.role_arn,

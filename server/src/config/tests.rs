@@ -91,3 +91,59 @@ fn the_client_secret_can_come_from_a_file() {
     assert_eq!(c.oidc.client_secret.expose_secret(), "from-file");
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn the_shortest_session_is_fifteen_minutes_by_default() {
+    let c = Config::from_toml(GOOD).unwrap();
+    assert_eq!(c.aws.min_session, Duration::from_secs(900));
+    let short = GOOD.replace("default_duration = \"1h\"", "default_duration = \"10m\"");
+    let err = Config::from_toml(&short).unwrap_err();
+    assert!(
+        err.problems[0].contains("profiles[0].default_duration")
+            && err.problems[0].contains("aws.min_session = 15m"),
+        "{:?}",
+        err.problems
+    );
+}
+
+#[test]
+fn a_min_session_under_fifteen_minutes_needs_an_emulator_endpoint() {
+    let without = GOOD.replace("[aws]\n", "[aws]\nmin_session = \"5s\"\n");
+    let err = Config::from_toml(&without).unwrap_err();
+    assert_eq!(err.problems.len(), 1, "{:?}", err.problems);
+    assert!(
+        err.problems[0].contains("aws.min_session") && err.problems[0].contains("endpoint_url"),
+        "{:?}",
+        err.problems
+    );
+    let with = GOOD
+        .replace(
+            "[aws]\n",
+            "[aws]\nmin_session = \"5s\"\nendpoint_url = \"http://127.0.0.1:5000\"\n",
+        )
+        .replace("default_duration = \"1h\"", "default_duration = \"20s\"");
+    let c = Config::from_toml(&with).unwrap();
+    assert_eq!(c.aws.min_session, Duration::from_secs(5));
+    assert_eq!(
+        c.profile("dev").unwrap().default_duration,
+        Duration::from_secs(20)
+    );
+}
+
+#[test]
+fn a_min_session_of_zero_or_nonsense_is_refused() {
+    for value in ["0s", "soon"] {
+        let text = GOOD.replace(
+            "[aws]\n",
+            &format!(
+                "[aws]\nmin_session = \"{value}\"\nendpoint_url = \"http://127.0.0.1:5000\"\n"
+            ),
+        );
+        let err = Config::from_toml(&text).unwrap_err();
+        assert!(
+            err.problems[0].contains("aws.min_session"),
+            "{value}: {:?}",
+            err.problems
+        );
+    }
+}

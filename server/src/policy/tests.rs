@@ -1,8 +1,6 @@
 use super::*;
 
-fn config() -> Config {
-    Config::from_toml(
-        r#"
+const CONFIG: &str = r#"
         database_url = "postgres://x"
         [oidc]
         issuer = "http://127.0.0.1:1"
@@ -20,9 +18,10 @@ fn config() -> Config {
         name = "prod"
         role_arn = "arn:aws:iam::123456789012:role/prod"
         allow_groups = ["ops"]
-        "#,
-    )
-    .unwrap()
+        "#;
+
+fn config() -> Config {
+    Config::from_toml(CONFIG).unwrap()
 }
 
 fn groups(g: &[&str]) -> Vec<String> {
@@ -140,4 +139,40 @@ fn a_malformed_or_over_long_profile_name_is_an_unknown_profile_and_not_echoed_wh
         assert_eq!(denial.code(), "unknown_profile", "{name:?}");
         assert!(denial.to_string().len() < 300, "{denial}");
     }
+}
+
+/// A configuration for an emulator whose sessions may last seconds.
+fn short_config() -> Config {
+    let text = CONFIG
+        .replace(
+            "region = \"us-east-1\"",
+            "region = \"us-east-1\"\nendpoint_url = \"http://127.0.0.1:5000\"\nmin_session = \"5s\"",
+        )
+        .replace("default_duration = \"1h\"", "default_duration = \"20s\"")
+        .replace("max_duration = \"2h\"", "max_duration = \"20s\"");
+    Config::from_toml(&text).unwrap()
+}
+
+#[test]
+fn a_duration_under_fifteen_minutes_is_refused_against_aws_naming_the_minimum() {
+    let (c, dev) = (config(), groups(&["dev"]));
+    let denial = authorize(&c, "a", Membership::Groups(&dev), "dev", Some(899)).unwrap_err();
+    assert_eq!(denial.code(), "duration_too_short");
+    let message = denial.to_string();
+    assert!(
+        message.contains("15m") && message.contains("900 seconds"),
+        "{message}"
+    );
+}
+
+#[test]
+fn with_a_shorter_min_session_a_session_of_seconds_is_granted_and_one_below_it_refused() {
+    let c = short_config();
+    let dev = groups(&["dev"]);
+    let grant = authorize(&c, "a", Membership::Groups(&dev), "dev", None).unwrap();
+    assert_eq!(grant.duration, Duration::from_secs(20));
+    assert!(authorize(&c, "a", Membership::Groups(&dev), "dev", Some(5)).is_ok());
+    let denial = authorize(&c, "a", Membership::Groups(&dev), "dev", Some(4)).unwrap_err();
+    assert_eq!(denial.code(), "duration_too_short");
+    assert!(denial.to_string().contains("5 seconds"), "{denial}");
 }

@@ -32,6 +32,7 @@ impl Recording {
             endpoint_url: Some(url::Url::parse(&vault_e2e::env::TestEnv::get().moto_url).unwrap()),
             static_credentials: Some(("testing".into(), "testing".to_owned().into())),
             identity: None,
+            min_session: vault_server::config::STS_MIN,
         };
         Arc::new(Recording {
             inner: AwsSts::new(&aws, None::<aws_sdk_sts::config::Credentials>).await,
