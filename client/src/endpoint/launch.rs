@@ -202,6 +202,6 @@ impl Fetch for FromServer {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 #[path = "tests.rs"]
 mod tests;
