@@ -12,6 +12,7 @@ mod min_session;
 mod model;
 mod names;
 mod problems;
+mod profile;
 mod rate;
 mod raw;
 mod secret;
