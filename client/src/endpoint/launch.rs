@@ -202,6 +202,6 @@ impl Fetch for FromServer {
     }
 }
 
-#[cfg(all(test, unix))]
+#[cfg(test)]
 #[path = "tests.rs"]
 mod tests;

@@ -1,4 +1,5 @@
 //! The endpoints through a real loopback socket, as the SDKs reach them.
+#![cfg(unix)]
 
 use reqwest::StatusCode;
 
