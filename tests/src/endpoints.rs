@@ -112,3 +112,56 @@ impl HeldChild {
             .expect("vault exits after its child")
     }
 }
+
+/// A running `vault serve …`, after it printed the lines to use.
+pub struct Served {
+    pub process: Running,
+    /// The `export NAME=VALUE` lines, as variables.
+    pub env: BTreeMap<String, String>,
+    /// The `# docker run …` line.
+    pub docker: String,
+}
+
+impl Cli {
+    /// Starts `vault ARGS…` (a `serve`) and waits until it has printed its exports and its
+    /// `docker run` line.
+    pub async fn serve(&self, args: &[&str]) -> Served {
+        let what = format!("vault {}", args.join(" "));
+        let mut process = Running::spawn(self.command(args), &what).expect("spawn vault serve");
+        let mut exports = Vec::new();
+        let docker = loop {
+            let line = process
+                .wait_for_line(Duration::from_secs(30), |s, l| {
+                    s == crate::process::Stream::Stdout
+                        && (l.starts_with("export ") || l.starts_with("# docker run"))
+                })
+                .await
+                .expect("vault serve prints the lines to use");
+            match line.strip_prefix("export ") {
+                Some(export) => exports.push(export.to_owned()),
+                None => break line,
+            }
+        };
+        Served {
+            process,
+            env: parse_env(&exports.join("\n")),
+            docker,
+        }
+    }
+}
+
+impl Served {
+    /// Stops it with SIGTERM and returns its output.
+    pub async fn stop(self) -> Output {
+        let pid = self.process.id().expect("vault serve runs");
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -TERM {pid}");
+        self.process
+            .finish(Duration::from_secs(30))
+            .await
+            .expect("vault serve exits on SIGTERM")
+    }
+}

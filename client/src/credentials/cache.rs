@@ -28,6 +28,10 @@ pub struct CachedCredentials {
     /// it was kept have none.
     #[serde(default)]
     pub account_id: Option<String>,
+    /// When the server issued them (Unix seconds), so that a session taken from the cache is
+    /// refreshed by its whole lifetime; entries cached before it was kept have none.
+    #[serde(default)]
+    pub issued_at: Option<i64>,
 }
 
 impl CachedCredentials {
@@ -51,6 +55,7 @@ impl CachedCredentials {
             region,
             expires_at,
             account_id: None,
+            issued_at: Some(crate::clock::now_unix()),
         })
     }
 

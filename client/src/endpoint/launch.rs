@@ -87,7 +87,7 @@ pub async fn launch(
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     let clock: Clock = Arc::new(crate::clock::now_millis);
-    let obtained_ms = clock();
+    let obtained_ms = obtained_ms(first, clock());
     let current = Arc::new(Current::new(Session::render(first, obtained_ms / 1000)));
     let base = base_url(addr);
     let hosts = Hosts::new(addr);
@@ -125,6 +125,16 @@ pub async fn launch(
         server,
         refresher,
     })
+}
+
+/// When (Unix ms) `first` was obtained, for its refresh margin: its issue time when known (a
+/// session from the cache has part of its life behind it), else `now_ms`.
+fn obtained_ms(first: &CachedCredentials, now_ms: i64) -> i64 {
+    first
+        .issued_at
+        .map(|secs| secs.saturating_mul(1000))
+        .filter(|&issued| issued <= now_ms)
+        .unwrap_or(now_ms)
 }
 
 /// `http://HOST:PORT` for clients on this machine: a listener on every address is reached on

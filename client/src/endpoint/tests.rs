@@ -282,3 +282,22 @@ async fn a_childs_ec2_variables_name_the_endpoint_and_no_token() {
         ]
     );
 }
+
+#[test]
+fn a_session_from_the_cache_is_refreshed_by_its_whole_lifetime_not_what_is_left() {
+    // An hour-long session issued 40 minutes ago: refreshed 15 minutes before expiry (now
+    // already past that point), not a quarter of the 20 minutes left.
+    let mut cached = test_credentials("dev", "2030-01-01T01:00:00Z");
+    let expires_ms = cached.expires_at * 1000;
+    let now_ms = expires_ms - 20 * 60 * 1000;
+    cached.issued_at = Some(cached.expires_at - 3600);
+    let obtained = obtained_ms(&cached, now_ms);
+    assert_eq!(obtained, expires_ms - 3_600_000);
+    let at = crate::endpoint::refresh::refresh_at(obtained, expires_ms, 0.0);
+    assert_eq!(at, expires_ms - 15 * 60 * 1000);
+    // Without an issue time (older cache entries) or with one in the future, now counts.
+    cached.issued_at = None;
+    assert_eq!(obtained_ms(&cached, now_ms), now_ms);
+    cached.issued_at = Some(cached.expires_at);
+    assert_eq!(obtained_ms(&cached, now_ms), now_ms);
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use vault_e2e::aws::parse_env;
 use vault_e2e::poll;
-use vault_e2e::process::{Running, Stream};
+use vault_e2e::process::Running;
 use vault_e2e::TestApp;
 
 fn kill(signal: &str, pid: u32) {
@@ -103,29 +103,13 @@ async fn vault_serve_prints_the_lines_to_use_and_serves_until_term() {
     let app = TestApp::spawn().await;
     let cli = app.cli();
     cli.login_browser("alice").await;
-    let mut serve = Running::spawn(cli.command(&["serve", "dev"]), "vault serve dev").unwrap();
-    let mut exports = Vec::new();
-    for _ in 0..2 {
-        let line = serve
-            .wait_for_line(Duration::from_secs(30), |s, l| {
-                s == Stream::Stdout && l.starts_with("export AWS_CONTAINER_")
-            })
-            .await
-            .unwrap();
-        exports.push(line.trim_start_matches("export ").to_owned());
-    }
-    let docker = serve
-        .wait_for_line(Duration::from_secs(30), |s, l| {
-            s == Stream::Stdout && l.starts_with("# docker run")
-        })
-        .await
-        .unwrap();
-    let env = parse_env(&exports.join("\n"));
-    let uri = &env["AWS_CONTAINER_CREDENTIALS_FULL_URI"];
-    let token = &env["AWS_CONTAINER_AUTHORIZATION_TOKEN"];
+    let served = cli.serve(&["serve", "dev"]).await;
+    let uri = &served.env["AWS_CONTAINER_CREDENTIALS_FULL_URI"];
+    let token = &served.env["AWS_CONTAINER_AUTHORIZATION_TOKEN"];
     assert!(
-        docker.contains("--network host") && docker.contains(uri),
-        "{docker}"
+        served.docker.contains("--network host") && served.docker.contains(uri.as_str()),
+        "{}",
+        served.docker
     );
     assert!(uri.starts_with("http://127.0.0.1:"), "{uri}");
 
@@ -137,8 +121,7 @@ async fn vault_serve_prints_the_lines_to_use_and_serves_until_term() {
         .unwrap();
     assert_eq!(answer.status(), 200);
 
-    kill("TERM", serve.id().expect("serve runs"));
-    let out = serve.finish(Duration::from_secs(30)).await.unwrap();
+    let out = served.stop().await;
     assert_eq!(out.code(), Some(0), "{out}");
 }
 

@@ -30,6 +30,7 @@ mod device_binding;
 mod disable;
 mod endpoint_defences;
 mod endpoint_refresh;
+mod endpoint_serve;
 mod endpoint_supervisor;
 mod exec;
 mod grant_events;
