@@ -92,6 +92,21 @@ pub struct ProfileList {
     pub profiles: Vec<ProfileInfo>,
 }
 
+/// One role in the answer of `GET /roles` (the mairu credential-server API).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RoleInfo {
+    /// The profile name, as `POST /assume-role` takes it in `Role`.
+    #[serde(rename = "Name")]
+    pub name: String,
+}
+
+/// Answer of `GET /roles`: the profiles the caller may assume, in the mairu shape.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RoleList {
+    #[serde(rename = "Roles")]
+    pub roles: Vec<RoleInfo>,
+}
+
 /// Answer of `GET /v1/whoami`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WhoAmI {

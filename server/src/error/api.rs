@@ -26,6 +26,9 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("{0}")]
     TooLarge(String),
+    /// A body whose `Content-Type` the endpoint does not read.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("{0}")]
     Unavailable(String),
     /// The request did not finish within its bound (`[timeouts]`); see `routes/timeout.rs`.
@@ -49,6 +52,9 @@ impl ApiError {
             ApiError::NotFound { code, .. } => (StatusCode::NOT_FOUND, code),
             ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::TimedOut(_) => (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable"),
             ApiError::BadGateway(_) => (StatusCode::BAD_GATEWAY, "upstream_error"),

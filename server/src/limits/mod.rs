@@ -96,9 +96,9 @@ pub fn address_key(ip: IpAddr) -> IpAddr {
 }
 
 /// Whether requests to `path` are counted per principal by the `Caller` extractor (the `/v1`
-/// API and `/assume-role`) rather than per address by the middleware.
+/// API, `/assume-role` and `/roles`) rather than per address by the middleware.
 pub fn counted_per_principal(path: &str) -> bool {
-    path.starts_with("/v1/") || path == "/assume-role"
+    path.starts_with("/v1/") || matches!(path, "/assume-role" | "/roles")
 }
 
 /// The kind of a request in the summary: `POST /oauth/token` (cut to a bounded length there).

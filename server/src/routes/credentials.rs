@@ -4,10 +4,15 @@ use axum::{extract::State, Json};
 use vault_api::{AssumeRoleRequest, Credentials, CredentialsRequest};
 
 use crate::{
-    auth::Caller, error::ApiError, issuance, request_meta::RequestMeta, routes::json::AppJson,
+    auth::Caller,
+    error::ApiError,
+    issuance,
+    request_meta::RequestMeta,
+    routes::json::{AppJson, LenientJson},
     state::AppState,
 };
 
+/// Issues credentials for the profile named in a JSON body.
 pub async fn issue(
     State(state): State<AppState>,
     meta: RequestMeta,
@@ -23,13 +28,14 @@ pub async fn issue(
         .map(Json)
 }
 
+/// The mairu API: a JSON body with a JSON `Content-Type` or none (anything else is a 415).
 pub async fn assume_role(
     State(state): State<AppState>,
     meta: RequestMeta,
     caller: Caller,
-    body: Result<AppJson<AssumeRoleRequest>, ApiError>,
+    body: Result<LenientJson<AssumeRoleRequest>, ApiError>,
 ) -> Result<Json<Credentials>, ApiError> {
-    let AppJson(body) = match body {
+    let LenientJson(body) = match body {
         Ok(body) => body,
         Err(e) => return Err(issuance::refuse_malformed(&state, &caller, &meta, e).await),
     };

@@ -53,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/profiles", get(profiles::list))
         .route("/v1/credentials", post(credentials::issue))
         .route("/assume-role", post(credentials::assume_role))
+        .route("/roles", get(profiles::roles))
         .route("/v1/admin/keys", get(admin::keys))
         .route("/v1/admin/rotate", post(admin::rotate))
         .route("/v1/admin/sessions", get(people::sessions))

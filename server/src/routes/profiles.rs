@@ -1,8 +1,8 @@
-//! `GET /v1/profiles` and `GET /v1/whoami`.
+//! `GET /v1/profiles`, its mairu-compatible alias `GET /roles`, and `GET /v1/whoami`.
 
 use axum::{extract::State, Json};
 use time::format_description::well_known::Rfc3339;
-use vault_api::{ProfileInfo, ProfileList, WhoAmI};
+use vault_api::{ProfileInfo, ProfileList, RoleInfo, RoleList, WhoAmI};
 
 use crate::{auth::Caller, error::ApiError, policy, state::AppState};
 
@@ -18,6 +18,16 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Json<Profile
         })
         .collect();
     Json(ProfileList { profiles })
+}
+
+/// The same profiles in the mairu shape: `{"Roles":[{"Name":"dev"}]}`.
+pub async fn roles(State(state): State<AppState>, caller: Caller) -> Json<RoleList> {
+    let roles = policy::assumable(&state.config, caller.membership())
+        .map(|p| RoleInfo {
+            name: p.name.clone(),
+        })
+        .collect();
+    Json(RoleList { roles })
 }
 
 /// Who the token stands for.

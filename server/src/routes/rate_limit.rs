@@ -1,5 +1,5 @@
 //! Middleware: a request reached without a bearer token counts against its client address
-//! (`[limits] unauthenticated`); the `/v1` API's routes and `/assume-role` are counted by the
+//! (`[limits] unauthenticated`); the `/v1` API's routes, `/assume-role` and `/roles` are counted by the
 //! `Caller` extractor instead, per principal once the token is verified. Over the limit: 429 with
 //! `Retry-After`, in the shape the endpoint's clients read.
 

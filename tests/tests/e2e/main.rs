@@ -25,6 +25,7 @@ mod cli_refresh;
 mod commands;
 mod credential_endpoints;
 mod credential_process;
+mod credential_server_api;
 mod database_faults;
 mod device_binding;
 mod disable;
