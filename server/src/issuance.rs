@@ -89,7 +89,7 @@ pub async fn issue(
 }
 
 /// A request body that is not a credentials request (bad JSON, a duration that is not a
-/// whole number of seconds, ...): refused with its 400, and audited under the caller.
+/// whole number of seconds, ...): refused with its 4xx, and audited under the caller with its code.
 pub async fn refuse_malformed(
     state: &AppState,
     caller: &Caller,
@@ -99,7 +99,7 @@ pub async fn refuse_malformed(
     let event = AuditEvent::new("credentials_deny", Outcome::Denied, meta, clock::now())
         .by(caller.actor())
         .reason(cut_str(&error.to_string(), 256))
-        .detail("code", "bad_request");
+        .detail("code", error.code());
     match state.audit.write(event).await {
         Ok(()) => error,
         Err(e) => e.into(),

@@ -165,3 +165,25 @@ impl Served {
             .expect("vault serve exits on SIGTERM")
     }
 }
+
+/// `GET` the container endpoint as an SDK would: (status, body; `Null` when it is not JSON).
+pub async fn ecs_get(http: &reqwest::Client, uri: &str, token: &str) -> (u16, serde_json::Value) {
+    let answer = http
+        .get(uri)
+        .header("Authorization", token)
+        .send()
+        .await
+        .expect("the endpoint answers");
+    let status = answer.status().as_u16();
+    (
+        status,
+        answer.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// The `Expiration` of a credentials body.
+pub fn expiration(body: &serde_json::Value) -> time::OffsetDateTime {
+    let text = body["Expiration"].as_str().expect("an Expiration");
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|e| panic!("Expiration {text} is not RFC 3339: {e}"))
+}

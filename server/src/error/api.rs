@@ -44,6 +44,11 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// The `error` code the answer carries (`bad_request`, `unsupported_media_type`, …).
+    pub fn code(&self) -> &'static str {
+        self.parts().1
+    }
+
     fn parts(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
@@ -116,8 +121,14 @@ impl From<Denial> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            return ApiError::body_too_large();
+        match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => return ApiError::body_too_large(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                return ApiError::UnsupportedMediaType(
+                    "the request body must be JSON: send Content-Type application/json".into(),
+                )
+            }
+            _ => {}
         }
         ApiError::BadRequest(format!("malformed request body: {}", rejection.body_text()))
     }

@@ -4,9 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use vault_e2e::config::{default_profiles, short_profile, SHORT_SESSION_SECS};
-use vault_e2e::endpoints::{botocore_probe, key_changes, probe_binary, probe_keys};
+use vault_e2e::endpoints::{
+    botocore_probe, ecs_get as get, expiration, key_changes, probe_binary, probe_keys,
+};
 use vault_e2e::process::Running;
 use vault_e2e::{Cli, Output, TestApp};
 
@@ -82,24 +83,6 @@ async fn a_child_of_the_imds_endpoint_calling_sts_for_three_session_lifetimes_ne
     );
 
     assert_refreshed("the Rust SDK over IMDS", &finish(rust).await);
-}
-
-/// `GET` the container endpoint as an SDK would: (status, body).
-async fn get(http: &reqwest::Client, uri: &str, token: &str) -> (u16, Value) {
-    let answer = http
-        .get(uri)
-        .header("Authorization", token)
-        .send()
-        .await
-        .expect("the endpoint answers");
-    let status = answer.status().as_u16();
-    (status, answer.json().await.unwrap_or(Value::Null))
-}
-
-fn expiration(body: &Value) -> time::OffsetDateTime {
-    let text = body["Expiration"].as_str().expect("an Expiration");
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|e| panic!("Expiration {text} is not RFC 3339: {e}"))
 }
 
 #[tokio::test]

@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+use vault_e2e::endpoints::{ecs_get, expiration};
 use vault_e2e::{poll, TestApp};
 
 const TTL: &str = "x-aws-ec2-metadata-token-ttl-seconds";
@@ -87,10 +87,8 @@ async fn vault_serve_beyond_loopback_warns_and_still_requires_the_token() {
 
     let without = http.get(&uri).send().await.unwrap();
     assert_eq!(without.status(), StatusCode::FORBIDDEN);
-    let wrong = http.get(&uri).header("Authorization", "x").send().await;
-    assert_eq!(wrong.unwrap().status(), StatusCode::FORBIDDEN);
-    let with = http.get(&uri).header("Authorization", &token).send().await;
-    assert_eq!(with.unwrap().status(), StatusCode::OK);
+    assert_eq!(ecs_get(&http, &uri, "x").await.0, 403);
+    assert_eq!(ecs_get(&http, &uri, &token).await.0, 200);
 
     let out = served.stop().await;
     assert_eq!(out.code(), Some(0), "{out}");
@@ -109,17 +107,9 @@ async fn vault_serve_with_a_duration_serves_sessions_of_that_length() {
     let served = cli.serve(&["serve", "dev", "-d", "20m"]).await;
     let uri = &served.env["AWS_CONTAINER_CREDENTIALS_FULL_URI"];
     let token = &served.env["AWS_CONTAINER_AUTHORIZATION_TOKEN"];
-    let body: serde_json::Value = reqwest::Client::new()
-        .get(uri)
-        .header("Authorization", token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let expiration = body["Expiration"].as_str().expect("an Expiration");
-    let left = OffsetDateTime::parse(expiration, &Rfc3339).unwrap() - OffsetDateTime::now_utc();
+    let (status, body) = ecs_get(&reqwest::Client::new(), uri, token).await;
+    assert_eq!(status, 200, "{body}");
+    let left = expiration(&body) - OffsetDateTime::now_utc();
     assert!(
         left > time::Duration::minutes(18) && left <= time::Duration::minutes(20),
         "a 20-minute session has {left} left"
