@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::command::{
-    admin, audit, credential_process, exec, export, list, login, logout, serve, whoami,
+    admin, audit, completion, credential_process, exec, export, list, login, logout, serve, status,
+    whoami,
 };
 use crate::config::ServerUrl;
 use crate::globals::Globals;
@@ -29,6 +30,8 @@ enum Command {
     Logout(logout::Cmd),
     /// Show who you are logged in as
     Whoami(whoami::Cmd),
+    /// Show the server, whether it answers, your login and the cached sessions
+    Status(status::Cmd),
     /// List the profiles you may use
     List(list::Cmd),
     /// Run a command (default: your shell) with a profile's AWS credentials
@@ -43,6 +46,8 @@ enum Command {
     Audit(Box<audit::Cmd>),
     /// See and rotate the IAM keys the server signs with (admins)
     Admin(admin::Cmd),
+    /// Print the shell code completing vault's commands and profile names
+    Completion(completion::Cmd),
 }
 
 impl Cli {
@@ -59,8 +64,10 @@ impl Cli {
             Command::Logout(cmd) => with_runtime(g, |server, store| cmd.run(server, store)),
             Command::Whoami(cmd) => with_runtime(g, |server, store| cmd.run(server, store)),
             Command::List(cmd) => with_runtime(g, |server, store| cmd.run(server, store)),
+            Command::Status(cmd) => with_runtime(g, |server, store| cmd.run(server, store)),
             Command::Audit(cmd) => on_runtime(g, |server, store| cmd.run(server, store)),
             Command::Admin(cmd) => with_runtime(g, |server, store| cmd.run(server, store)),
+            Command::Completion(cmd) => cmd.run().map(|()| ExitCode::SUCCESS),
         }
     }
 }
@@ -142,8 +149,8 @@ mod tests {
         let Command::Exec(cmd) = cli.command else {
             panic!("not exec")
         };
-        assert_eq!(cmd.profile, "dev");
-        assert_eq!(cmd.duration, Some(3600));
+        assert_eq!(cmd.target.profile, "dev");
+        assert_eq!(cmd.target.duration, Some(3600));
         assert_eq!(cmd.command, ["aws", "--version"]);
     }
 
@@ -182,26 +189,26 @@ mod tests {
     }
 
     #[test]
-    fn ci_flags_are_accepted_before_and_after_the_subcommand() {
-        let before = Cli::try_parse_from([
+    fn ci_flags_are_taken_by_the_credential_commands_after_their_name() {
+        let exec = Cli::try_parse_from([
             "vault",
+            "exec",
             "--ci-token-file",
             "/run/jwt",
-            "exec",
             "deploy",
             "--",
             "./deploy.sh",
         ])
         .unwrap();
-        assert_eq!(
-            before.globals.ci.ci_token_file.as_deref(),
-            Some(std::path::Path::new("/run/jwt"))
-        );
-        let Command::Exec(cmd) = before.command else {
+        let Command::Exec(cmd) = exec.command else {
             panic!("not exec")
         };
+        assert_eq!(
+            cmd.target.ci.ci_token_file.as_deref(),
+            Some(std::path::Path::new("/run/jwt"))
+        );
         assert_eq!(cmd.command, ["./deploy.sh"]);
-        let after = Cli::try_parse_from([
+        let export = Cli::try_parse_from([
             "vault",
             "export",
             "deploy",
@@ -211,20 +218,53 @@ mod tests {
             "aud",
         ])
         .unwrap();
-        assert_eq!(after.globals.ci.ci_token_env.as_deref(), Some("MY_JWT"));
-        assert_eq!(after.globals.ci.audience(), "aud");
+        let Command::Export(cmd) = export.command else {
+            panic!("not export")
+        };
+        assert_eq!(cmd.target.ci.ci_token_env.as_deref(), Some("MY_JWT"));
+        assert_eq!(cmd.target.ci.audience(), "aud");
+        for command in ["credential-process", "serve"] {
+            assert!(
+                Cli::try_parse_from(["vault", command, "dev", "--ci-token-env", "V"]).is_ok(),
+                "{command}"
+            );
+        }
+    }
+
+    #[test]
+    fn ci_flags_appear_only_in_the_help_of_the_commands_that_hand_out_credentials() {
+        let mut cli = Cli::command();
+        cli.build();
+        let help_of = |name: &str| {
+            let mut sub = cli.find_subcommand(name).unwrap().clone();
+            sub.render_long_help().to_string()
+        };
+        for name in ["exec", "export", "credential-process", "serve"] {
+            assert!(help_of(name).contains("--ci-token-file"), "{name}");
+        }
+        for name in [
+            "login", "logout", "whoami", "status", "list", "audit", "admin",
+        ] {
+            assert!(!help_of(name).contains("--ci-"), "{name}");
+        }
+        assert!(!Cli::command()
+            .render_long_help()
+            .to_string()
+            .contains("--ci-"));
+        let err = Cli::try_parse_from(["vault", "list", "--ci-token-env", "V"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument);
     }
 
     #[test]
     fn a_token_file_and_a_token_variable_are_not_taken_together() {
         let err = Cli::try_parse_from([
             "vault",
+            "credential-process",
+            "dev",
             "--ci-token-file",
             "f",
             "--ci-token-env",
             "V",
-            "credential-process",
-            "dev",
         ])
         .unwrap_err();
         assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);

@@ -21,9 +21,30 @@ pub fn display_seconds(secs: u32) -> String {
     humantime::format_duration(Duration::from_secs(secs.into())).to_string()
 }
 
+/// Time left, to the minute once it is a minute or more: `2h 5m`, `52m`, `40s`, `expired`.
+pub fn display_left(secs: i64) -> String {
+    match secs {
+        ..=0 => "expired".to_owned(),
+        1..=59 => format!("{secs}s"),
+        60..=3599 => format!("{}m", secs / 60),
+        _ if secs % 3600 < 60 => format!("{}h", secs / 3600),
+        _ => format!("{}h {}m", secs / 3600, secs % 3600 / 60),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_left_reads_to_the_minute() {
+        assert_eq!(display_left(-5), "expired");
+        assert_eq!(display_left(0), "expired");
+        assert_eq!(display_left(40), "40s");
+        assert_eq!(display_left(52 * 60 + 59), "52m");
+        assert_eq!(display_left(3600 + 30), "1h");
+        assert_eq!(display_left(2 * 3600 + 5 * 60 + 9), "2h 5m");
+    }
 
     #[test]
     fn hours_minutes_and_seconds_become_whole_seconds() {

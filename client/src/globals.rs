@@ -1,18 +1,15 @@
-//! The flags every command accepts (`--server`, the CI token flags) and what they resolve to.
+//! The flag every command accepts (`--server`) and what it resolves to.
 
-use crate::auth::ci::CiFlags;
 use crate::config::{self, ServerUrl};
 use crate::store::Store;
 
-/// Flags every command accepts.
+/// Flags every command accepts (the CI token flags belong to the commands that hand out
+/// credentials: see `credentials::ProfileArgs`).
 #[derive(Debug, clap::Args)]
 pub struct Globals {
     /// Base URL of the team-vault server (default: `server_url` in config.toml)
     #[arg(long, global = true, env = "VAULT_SERVER_URL", value_name = "URL")]
     pub server: Option<String>,
-    /// Where a CI job's OIDC token comes from.
-    #[command(flatten)]
-    pub ci: CiFlags,
 }
 
 impl Globals {

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod command;
+pub mod completion;
 pub mod config;
 pub mod credentials;
 pub mod duration;
@@ -16,6 +17,7 @@ pub mod env;
 pub mod error;
 pub mod globals;
 pub mod http;
+pub mod known_profiles;
 pub mod output;
 pub mod runtime;
 pub mod store;
@@ -37,6 +39,10 @@ pub fn main() -> ExitCode {
         eprintln!("Error: vault crashed: {info}");
         eprintln!("hint: this is a bug in vault; please report it with the command you ran");
     }));
+    // A Tab in a shell set up by `vault completion`: answer it and exit before anything else.
+    clap_complete::CompleteEnv::with_factory(<cli::Cli as clap::CommandFactory>::command)
+        .var(completion::VAR)
+        .complete();
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => return cli::usage_error(err),

@@ -44,23 +44,18 @@ pub fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-/// The flags choosing a CI job's token (accepted before or after the subcommand).
+/// The flags choosing a CI job's token, taken by the commands that hand out credentials.
 #[derive(Debug, Clone, Default, clap::Args)]
-#[command(next_help_heading = "CI jobs (exec, export, credential-process)")]
+#[command(next_help_heading = "CI jobs")]
 pub struct CiFlags {
     /// Read the job's OIDC token from FILE instead of detecting GitHub Actions or VAULT_ID_TOKEN
-    #[arg(
-        long,
-        global = true,
-        value_name = "FILE",
-        conflicts_with = "ci_token_env"
-    )]
+    #[arg(long, value_name = "FILE", conflicts_with = "ci_token_env")]
     pub ci_token_file: Option<PathBuf>,
     /// Read the job's OIDC token from the variable VAR (instead of VAULT_ID_TOKEN or GitHub Actions)
-    #[arg(long, global = true, value_name = "VAR")]
+    #[arg(long, value_name = "VAR")]
     pub ci_token_env: Option<String>,
     /// The audience to ask GitHub Actions for [default: team-vault]
-    #[arg(long, global = true, env = "VAULT_CI_AUDIENCE", value_name = "AUD")]
+    #[arg(long, env = "VAULT_CI_AUDIENCE", value_name = "AUD")]
     pub ci_audience: Option<String>,
 }
 

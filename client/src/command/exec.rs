@@ -9,8 +9,7 @@ use std::process::{Command, ExitCode};
 use clap::Parser;
 
 use crate::config::{self, ExecMode};
-use crate::credentials::{self, Source};
-use crate::duration::parse_duration_seconds;
+use crate::credentials::{self, ProfileArgs, Source};
 use crate::endpoint::{self, Kind};
 use crate::env::{self, AWS_VAULT};
 use crate::globals::Globals;
@@ -20,11 +19,8 @@ use crate::supervise::{cannot_run, supervise};
 #[derive(Debug, Parser)]
 #[command(group(clap::ArgGroup::new("mode").args(["ecs_server", "ec2_server", "env_vars"])))]
 pub struct Cmd {
-    /// The profile to assume (see `vault list`)
-    pub(crate) profile: String,
-    /// Session length, e.g. 1h or 900s (default: the profile's default)
-    #[arg(short, long, value_name = "DURATION", value_parser = parse_duration_seconds)]
-    pub(crate) duration: Option<u32>,
+    #[command(flatten)]
+    pub(crate) target: ProfileArgs,
     /// Serve the command a container credential endpoint, refreshed while it runs
     #[arg(long)]
     pub(crate) ecs_server: bool,
@@ -53,7 +49,7 @@ impl Cmd {
             ExecMode::Ecs => return self.run_served(globals, Kind::Ecs),
             ExecMode::Ec2 => return self.run_served(globals, Kind::Ec2),
         }
-        let credentials = credentials::obtain(globals, &self.profile, self.duration)?;
+        let credentials = credentials::obtain(globals, &self.target)?;
 
         let mut argv = self.command.into_iter();
         let program = argv.next().unwrap_or_else(default_shell);
@@ -80,21 +76,22 @@ impl Cmd {
     /// Serves an endpoint on a loopback port, runs the command as vault's child with the
     /// endpoint's variables, and stops serving (removing the token file) once it has exited.
     fn run_served(self, globals: &Globals, kind: Kind) -> anyhow::Result<ExitCode> {
-        let source = Source::detect(globals)?;
+        let source = Source::detect(globals, &self.target.ci)?;
         // Before the runtime: a cache miss starts a runtime of its own.
-        let first = source.obtain(&self.profile, self.duration)?;
+        let first = source.obtain(&self.target.profile, self.target.duration)?;
         let mut argv = self.command.into_iter();
         let program = argv.next().unwrap_or_else(default_shell);
         let fetch = endpoint::FromServer {
             source,
-            profile: self.profile.clone(),
-            duration: self.duration,
+            profile: self.target.profile.clone(),
+            duration: self.target.duration,
         };
         crate::runtime::single_threaded()?.block_on(async {
             let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
             let region = endpoint::region_of(&first);
             let served =
-                endpoint::launch(kind, listen, &self.profile, &region, &first, fetch).await?;
+                endpoint::launch(kind, listen, &self.target.profile, &region, &first, fetch)
+                    .await?;
             let (vars, token_file) = endpoint::child_vars(&served)?;
             let mut command = tokio::process::Command::new(&program);
             command.args(argv).env_clear().envs(env::endpoint_env(

@@ -2,22 +2,18 @@
 
 use clap::{Parser, ValueEnum};
 
-use crate::credentials::{self, CachedCredentials};
-use crate::duration::parse_duration_seconds;
+use crate::credentials::{self, CachedCredentials, ProfileArgs};
 use crate::env::credential_vars;
 use crate::globals::Globals;
 
 /// Print a profile's AWS credentials in a format other tools read.
 #[derive(Debug, Parser)]
 pub struct Cmd {
-    /// The profile to assume (see `vault list`)
-    profile: String,
+    #[command(flatten)]
+    pub(crate) target: ProfileArgs,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Env)]
     format: Format,
-    /// Session length, e.g. 1h or 900s (default: the profile's default)
-    #[arg(short, long, value_name = "DURATION", value_parser = parse_duration_seconds)]
-    duration: Option<u32>,
 }
 
 /// How `export` prints credentials.
@@ -33,7 +29,7 @@ pub enum Format {
 
 impl Cmd {
     pub fn run(self, globals: &Globals) -> anyhow::Result<()> {
-        let credentials = credentials::obtain(globals, &self.profile, self.duration)?;
+        let credentials = credentials::obtain(globals, &self.target)?;
         crate::output::print_out(&render(&credentials, self.format)?)
     }
 }

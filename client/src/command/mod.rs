@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod completion;
 pub mod credential_process;
 pub mod exec;
 pub mod export;
@@ -9,4 +10,5 @@ pub mod list;
 pub mod login;
 pub mod logout;
 pub mod serve;
+pub mod status;
 pub mod whoami;

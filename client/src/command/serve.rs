@@ -7,8 +7,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::credentials::Source;
-use crate::duration::parse_duration_seconds;
+use crate::credentials::{ProfileArgs, Source};
 use crate::endpoint::{self, Kind};
 use crate::error::UserError;
 use crate::globals::Globals;
@@ -17,8 +16,8 @@ use crate::globals::Globals;
 #[derive(Debug, Parser)]
 #[command(group(clap::ArgGroup::new("kind").args(["ecs", "ec2"])))]
 pub struct Cmd {
-    /// The profile to assume (see `vault list`)
-    pub(crate) profile: String,
+    #[command(flatten)]
+    pub(crate) target: ProfileArgs,
     /// A container credential endpoint (the default)
     #[arg(long)]
     pub(crate) ecs: bool,
@@ -28,9 +27,6 @@ pub struct Cmd {
     /// Where to listen; beyond loopback only when given (with a warning)
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
     pub(crate) listen: SocketAddr,
-    /// Session length, e.g. 1h or 900s (default: the profile's default)
-    #[arg(short, long, value_name = "DURATION", value_parser = parse_duration_seconds)]
-    pub(crate) duration: Option<u32>,
 }
 
 impl Cmd {
@@ -38,18 +34,25 @@ impl Cmd {
     pub fn run(self, globals: &Globals) -> anyhow::Result<ExitCode> {
         let kind = if self.ec2 { Kind::Ec2 } else { Kind::Ecs };
         check_listen(kind, self.listen)?;
-        let source = Source::detect(globals)?;
+        let source = Source::detect(globals, &self.target.ci)?;
         // Before the runtime: a cache miss starts a runtime of its own.
-        let first = source.obtain(&self.profile, self.duration)?;
+        let first = source.obtain(&self.target.profile, self.target.duration)?;
         let fetch = endpoint::FromServer {
             source,
-            profile: self.profile.clone(),
-            duration: self.duration,
+            profile: self.target.profile.clone(),
+            duration: self.target.duration,
         };
         crate::runtime::single_threaded()?.block_on(async {
             let region = endpoint::region_of(&first);
-            let served =
-                endpoint::launch(kind, self.listen, &self.profile, &region, &first, fetch).await?;
+            let served = endpoint::launch(
+                kind,
+                self.listen,
+                &self.target.profile,
+                &region,
+                &first,
+                fetch,
+            )
+            .await?;
             let mut out = std::io::stdout().lock();
             out.write_all(shell_lines(kind, &served.url, served.token.as_deref()).as_bytes())?;
             out.flush()?;

@@ -107,6 +107,48 @@ pub fn save(
     Ok(())
 }
 
+/// One cached session as `vault list` and `vault status` show it.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The duration it was asked for; `None` for the profile's default.
+    pub duration: Option<u32>,
+    pub credentials: CachedCredentials,
+}
+
+/// Every readable cached session of this server, in the order they were first cached (expired
+/// ones included; the caller decides what to show).
+pub fn entries(store: &Store) -> anyhow::Result<Vec<Entry>> {
+    let index: Vec<String> = store
+        .get_json(INDEX_KEY)
+        .unwrap_or_default()
+        .unwrap_or_default();
+    let mut found = Vec::new();
+    for key in &index {
+        let Some(text) = store.get(key)? else {
+            continue;
+        };
+        let Ok(credentials) = serde_json::from_str::<CachedCredentials>(&text) else {
+            continue;
+        };
+        if let Some(duration) = duration_of(key, &credentials.profile) {
+            found.push(Entry {
+                duration,
+                credentials,
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// The duration in a key made by [`key`] for `profile`; `None` when it is not such a key.
+fn duration_of(key: &str, profile: &str) -> Option<Option<u32>> {
+    let rest = key.strip_prefix("session-")?.strip_prefix(profile)?;
+    match rest.strip_prefix('-')? {
+        "default" => Some(None),
+        secs => secs.strip_suffix('s')?.parse().ok().map(Some),
+    }
+}
+
 /// Removes all cached credentials of this server.
 pub fn forget_all(store: &Store) -> anyhow::Result<()> {
     let index: Vec<String> = store
@@ -185,6 +227,31 @@ mod tests {
             0,
             "no file is left"
         );
+    }
+
+    #[test]
+    fn every_cached_session_is_listed_with_the_duration_it_was_asked_for() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = file_store(tmp.path());
+        let dev = test_credentials("dev", "2030-01-01T01:00:00Z");
+        let ops = test_credentials("dev-ops", "2030-01-01T02:00:00Z");
+        save(&store, None, &dev).unwrap();
+        save(&store, Some(900), &dev).unwrap();
+        save(&store, Some(7200), &ops).unwrap();
+        let listed: Vec<(String, Option<u32>)> = entries(&store)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.credentials.profile, e.duration))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                ("dev".to_owned(), None),
+                ("dev".to_owned(), Some(900)),
+                ("dev-ops".to_owned(), Some(7200))
+            ]
+        );
+        assert_eq!(duration_of("session-dev-ops-7200s", "dev"), None);
     }
 
     #[test]

@@ -18,7 +18,8 @@ pub async fn with_login(
     duration: Option<u32>,
 ) -> anyhow::Result<CachedCredentials> {
     let http = Http::new(server)?;
-    fetch(&http, &Authenticator::new(&http, store), profile, duration).await
+    let auth = Authenticator::new(&http, store);
+    fetch(&http, &auth, profile, duration, Some(store)).await
 }
 
 /// A CI job's credentials: the job's OIDC token is exchanged for a broker access token, which
@@ -37,16 +38,25 @@ pub async fn for_ci(
 ) -> anyhow::Result<CachedCredentials> {
     let http = Http::new(server)?;
     let access = ci::access_token(&http, source, flags).await?;
-    fetch(&http, &Authenticator::ci(&http, access), profile, duration).await
+    fetch(
+        &http,
+        &Authenticator::ci(&http, access),
+        profile,
+        duration,
+        None,
+    )
+    .await
 }
 
 /// Asks the server for credentials and, alongside, for the profile's region. For a CI job the
-/// region is best effort: a failed profile list leaves the inherited region alone.
+/// region is best effort: a failed profile list leaves the inherited region alone. With a login's
+/// `store`, the profile names are kept for shell completion.
 async fn fetch(
     http: &Http,
     auth: &Authenticator<'_>,
     profile: &str,
     duration: Option<u32>,
+    store: Option<&Store>,
 ) -> anyhow::Result<CachedCredentials> {
     let lenient_region = auth.is_ci();
     let request = CredentialsRequest {
@@ -76,6 +86,9 @@ async fn fetch(
             credentials.version
         ))
         .into());
+    }
+    if let (Some(store), Some(list)) = (store, &profiles) {
+        crate::known_profiles::remember(store, list);
     }
     let info = profiles
         .into_iter()

@@ -3,6 +3,7 @@
 //! else from the server ([`fetch`]). CI jobs get theirs through the job's OIDC token instead,
 //! and nothing of theirs is cached (see [`obtain`]).
 
+mod args;
 pub mod cache;
 pub mod fetch;
 
@@ -13,15 +14,12 @@ use crate::auth::TOKENS_KEY;
 use crate::config::ServerUrl;
 use crate::globals::Globals;
 use crate::store::Store;
+pub use args::ProfileArgs;
 
 /// Credentials for `profile`: with a CI job's token when there is one (see [`ci::detect`]), else
 /// with the stored login.
-pub fn obtain(
-    globals: &Globals,
-    profile: &str,
-    duration: Option<u32>,
-) -> anyhow::Result<CachedCredentials> {
-    Source::detect(globals)?.obtain(profile, duration)
+pub fn obtain(globals: &Globals, args: &ProfileArgs) -> anyhow::Result<CachedCredentials> {
+    Source::detect(globals, &args.ci)?.obtain(&args.profile, args.duration)
 }
 
 /// What asks the server for credentials: a CI job's token, or the stored login (and its cache).
@@ -41,11 +39,11 @@ pub enum Source {
 impl Source {
     /// A CI job's token when there is one, else the stored login (opening the store: call this
     /// outside any async runtime, see `cli::on_runtime`).
-    pub fn detect(globals: &Globals) -> anyhow::Result<Self> {
-        if let Some(source) = ci::detect(&globals.ci, &ci::process_env)? {
+    pub fn detect(globals: &Globals, flags: &CiFlags) -> anyhow::Result<Self> {
+        if let Some(source) = ci::detect(flags, &ci::process_env)? {
             return Ok(Self::Ci {
                 server: globals.server_url()?,
-                flags: globals.ci.clone(),
+                flags: flags.clone(),
                 source,
             });
         }

@@ -87,7 +87,13 @@ impl Store {
             Backend::File => "file",
             Backend::Keyring => "keyring",
         };
-        FileStore::new(self.dir.clone()).put(BACKEND_KEY, &format!("\"{name}\""))
+        self.local().put(BACKEND_KEY, &format!("\"{name}\""))
+    }
+
+    /// This server's non-secret files (the remembered backend, the profile names last listed),
+    /// kept in its directory whatever backend holds its secrets.
+    pub fn local(&self) -> FileStore {
+        FileStore::new(self.dir.clone())
     }
 
     /// This server's private state directory.
@@ -133,6 +139,11 @@ impl Store {
             .await
             .context("store task failed")?
     }
+}
+
+/// The non-secret files of `server` (see [`Store::local`]), without opening its store.
+pub fn local_files(server: &ServerUrl) -> anyhow::Result<FileStore> {
+    Ok(FileStore::new(server_dir(server)?))
 }
 
 fn remembered_backend(dir: &std::path::Path) -> Option<Backend> {
