@@ -19,8 +19,10 @@ pub fn profile_names() -> ArgValueCompleter {
         let Some(prefix) = current.to_str() else {
             return Vec::new();
         };
-        let Ok(files) =
-            crate::config::server_url(None).and_then(|server| crate::store::local_files(&server))
+        // `--server` has the variable as its default, which the config file does not see.
+        let from_env = std::env::var("VAULT_SERVER_URL").ok();
+        let Ok(files) = crate::config::server_url(from_env.as_deref())
+            .and_then(|server| crate::store::local_files(&server))
         else {
             return Vec::new();
         };

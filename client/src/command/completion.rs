@@ -54,11 +54,12 @@ fn registration(shell: Shell, completer: &str, buf: &mut dyn Write) -> std::io::
 /// How the shell should run vault to complete: as it was run now, made absolute when it was a
 /// relative path (a bare name is looked up on PATH, as the shell does).
 fn completer_path() -> String {
-    let arg0 = std::env::args_os().next().unwrap_or_else(|| "vault".into());
-    let path = std::path::PathBuf::from(arg0);
-    let path = match std::env::current_dir() {
-        Ok(dir) if path.components().count() > 1 => dir.join(path),
-        _ => path,
+    let arg0 =
+        std::path::PathBuf::from(std::env::args_os().next().unwrap_or_else(|| "vault".into()));
+    let path = if arg0.components().count() > 1 {
+        std::path::absolute(&arg0).unwrap_or(arg0)
+    } else {
+        arg0
     };
     path.to_string_lossy().into_owned()
 }
