@@ -27,17 +27,6 @@ pub async fn set_disabled(
     .await
 }
 
-/// Whether principal `id` is disabled.
-#[tracing::instrument(skip_all)]
-pub async fn is_disabled(ex: impl PgExecutor<'_>, id: Uuid) -> Result<bool, sqlx::Error> {
-    let disabled: Option<bool> =
-        sqlx::query_scalar("SELECT disabled_at IS NOT NULL FROM principals WHERE id = $1")
-            .bind(id)
-            .fetch_optional(ex)
-            .await?;
-    Ok(disabled.unwrap_or(false))
-}
-
 /// Announces every unrevoked session of these principals on the session channel (as the
 /// `login_sessions` trigger does for a changed row), so every replica forgets what it cached
 /// about them; returns their ids. Sent when the transaction commits.

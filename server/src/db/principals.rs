@@ -6,7 +6,15 @@ use uuid::Uuid;
 
 use crate::principal::PrincipalKind;
 
-/// Creates or refreshes the principal known by (`issuer`, `subject`) and returns its id.
+/// A principal as a login finds it: its id, and whether an admin disabled it (read in the same
+/// statement, so a login costs no extra query).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct Known {
+    pub id: Uuid,
+    pub disabled: bool,
+}
+
+/// Creates or refreshes the principal known by (`issuer`, `subject`).
 #[tracing::instrument(skip_all)]
 pub async fn upsert(
     ex: impl PgExecutor<'_>,
@@ -15,13 +23,13 @@ pub async fn upsert(
     subject: &str,
     display: &str,
     now: OffsetDateTime,
-) -> Result<Uuid, sqlx::Error> {
-    sqlx::query_scalar(
+) -> Result<Known, sqlx::Error> {
+    sqlx::query_as(
         "INSERT INTO principals (id, kind, issuer, subject, display, created_at, last_seen_at)
          VALUES ($1, $2, $3, $4, $5, $6, $6)
          ON CONFLICT (issuer, subject)
          DO UPDATE SET display = EXCLUDED.display, last_seen_at = EXCLUDED.last_seen_at
-         RETURNING id",
+         RETURNING id, disabled_at IS NOT NULL AS disabled",
     )
     .bind(Uuid::new_v4())
     .bind(kind)
@@ -33,7 +41,7 @@ pub async fn upsert(
     .await
 }
 
-/// The id of the principal known by (`issuer`, `subject`), created if new. Unlike [`upsert`] it
+/// The principal known by (`issuer`, `subject`), created if new. Unlike [`upsert`] it
 /// never updates an existing row, so concurrent logins of one principal do not wait on each other.
 #[tracing::instrument(skip_all)]
 pub async fn ensure(
@@ -42,7 +50,7 @@ pub async fn ensure(
     issuer: &str,
     subject: &str,
     now: OffsetDateTime,
-) -> Result<Uuid, sqlx::Error> {
+) -> Result<Known, sqlx::Error> {
     let created: Option<Uuid> = sqlx::query_scalar(
         "INSERT INTO principals (id, kind, issuer, subject, display, created_at, last_seen_at)
          VALUES ($1, $2, $3, $4, $4, $5, $5)
@@ -57,12 +65,18 @@ pub async fn ensure(
     .fetch_optional(&mut *conn)
     .await?;
     if let Some(id) = created {
-        return Ok(id);
+        return Ok(Known {
+            id,
+            disabled: false,
+        });
     }
     // A separate statement: its snapshot sees a row another transaction just committed.
-    sqlx::query_scalar("SELECT id FROM principals WHERE issuer = $1 AND subject = $2")
-        .bind(issuer)
-        .bind(subject)
-        .fetch_one(&mut *conn)
-        .await
+    sqlx::query_as(
+        "SELECT id, disabled_at IS NOT NULL AS disabled FROM principals
+         WHERE issuer = $1 AND subject = $2",
+    )
+    .bind(issuer)
+    .bind(subject)
+    .fetch_one(&mut *conn)
+    .await
 }

@@ -147,7 +147,7 @@ async fn complete(
     now: OffsetDateTime,
 ) -> Result<Finished, ApiError> {
     let mut tx = state.db.begin().await?;
-    let principal_id = db::principals::upsert(
+    let principal = db::principals::upsert(
         &mut *tx,
         PrincipalKind::User,
         &who.issuer,
@@ -156,7 +156,8 @@ async fn complete(
         now,
     )
     .await?;
-    if db::people::is_disabled(&mut *tx, principal_id).await? {
+    let principal_id = principal.id;
+    if principal.disabled {
         drop(tx);
         let reason = format!(
             "{} was disabled by an admin; ask an admin to run `vault admin enable`",

@@ -108,7 +108,7 @@ pub async fn exchange(
         refusal.record(Some(&job), Outcome::Denied, reason).await?;
         return Err(invalid_grant(reason.into()));
     }
-    let principal_id = db::principals::ensure(
+    let principal = db::principals::ensure(
         &mut tx,
         PrincipalKind::Ci,
         &job.issuer.issuer,
@@ -116,7 +116,8 @@ pub async fn exchange(
         now,
     )
     .await?;
-    if db::people::is_disabled(&mut *tx, principal_id).await? {
+    let principal_id = principal.id;
+    if principal.disabled {
         drop(tx);
         let reason = format!(
             "the CI identity {} was disabled by an admin; an admin can run `vault admin enable`",
