@@ -212,3 +212,129 @@ fn secret(
     }
     Some(Some(SecretHash::of(&secret)))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+
+    use crate::{clients::Grant, config::Config};
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    fn config(clients: &str) -> Result<Config, Vec<String>> {
+        let text = format!(
+            "database_url = \"postgres://localhost/vault\"\n{clients}\n\
+             [oidc]\nissuer = \"http://127.0.0.1:4010\"\nclient_id = \"c\"\nclient_secret = \"s\"\n\
+             [aws]\nregion = \"us-east-1\"\n"
+        );
+        Config::from_toml(&text).map_err(|e| e.problems)
+    }
+
+    fn secret_file(content: &str, mode: u32) -> tempfile::NamedTempFile {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(content.as_bytes()).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let perms = std::fs::Permissions::from_mode(mode);
+            std::fs::set_permissions(file.path(), perms).unwrap();
+        }
+        file
+    }
+
+    fn problems_of(clients: &str) -> String {
+        config(clients).expect_err("refused").join("\n")
+    }
+
+    #[test]
+    fn a_confidential_client_keeps_only_the_hash_of_its_private_secret_file() {
+        let file = secret_file(&format!("{SECRET}\n"), 0o600);
+        let c = config(&format!(
+            "[[clients]]\nid = \"deploy-bot\"\nname = \"Deploy bot\"\nkind = \"confidential\"\n\
+             secret_file = {:?}\nredirect_uris = [\"https://bot.example.com/cb\"]\n",
+            file.path()
+        ))
+        .unwrap();
+        let client = c.clients.get("deploy-bot").expect("registered");
+        assert!(client.secret.as_ref().unwrap().matches(SECRET));
+        assert!(!format!("{client:?}").contains(SECRET));
+        assert!(client.allows_redirect("https://bot.example.com/cb"));
+        assert!(c.clients.get("vault-cli").is_some());
+    }
+
+    #[test]
+    fn a_public_loopback_client_gets_the_browser_login_and_refresh_by_default() {
+        let c = config("[[clients]]\nid = \"mairu\"\nname = \"mairu\"\nkind = \"public\"\nredirect = \"loopback\"\n")
+            .unwrap();
+        let mairu = c.clients.get("mairu").unwrap();
+        assert_eq!(mairu.grants, [Grant::AuthorizationCode, Grant::RefreshToken]);
+        assert!(mairu.allows_redirect("http://127.0.0.1:50123/oauth2callback"));
+        assert_eq!(c.clients.registered(), 1);
+    }
+
+    #[test]
+    fn a_secret_from_the_environment_is_read_and_a_missing_variable_named() {
+        std::env::set_var("VAULT_TEST_CLIENT_SECRET_ENV_A", SECRET);
+        let entry = |var: &str| {
+            format!("[[clients]]\nid = \"a\"\nname = \"A\"\nkind = \"confidential\"\nsecret_env = \"{var}\"\ngrants = [\"device_code\"]\n")
+        };
+        let c = config(&entry("VAULT_TEST_CLIENT_SECRET_ENV_A")).unwrap();
+        assert!(c.clients.get("a").unwrap().allows(Grant::DeviceCode));
+        let all = problems_of(&entry("VAULT_TEST_CLIENT_SECRET_UNSET"));
+        assert!(all.contains("clients[0].secret_env: the environment variable `VAULT_TEST_CLIENT_SECRET_UNSET` is not set"), "{all}");
+    }
+
+    #[test]
+    fn secrets_that_are_short_shared_or_misplaced_are_refused() {
+        let short = secret_file("too-short", 0o600);
+        let shared = secret_file(SECRET, 0o644);
+        let entry = |kind: &str, extra: &str| {
+            format!("[[clients]]\nid = \"x\"\nname = \"X\"\nkind = \"{kind}\"\nredirect = \"loopback\"\n{extra}\n")
+        };
+        let all = problems_of(&entry("confidential", &format!("secret_file = {:?}", short.path())));
+        assert!(all.contains("the client secret must be 32-512 bytes"), "{all}");
+        let all = problems_of(&entry("confidential", &format!("secret_file = {:?}", shared.path())));
+        assert!(all.contains("readable by its group or others (mode 644)"), "{all}");
+        assert!(!all.contains(SECRET), "{all}");
+        let all = problems_of(&entry("confidential", ""));
+        assert!(all.contains("needs exactly one of secret_file or secret_env"), "{all}");
+        let all = problems_of(&entry("public", "secret_env = \"X\""));
+        assert!(all.contains("a public client has no secret"), "{all}");
+    }
+
+    #[test]
+    fn every_bad_entry_is_reported_with_its_key_path() {
+        let all = problems_of(
+            "[[clients]]\nid = \"vault-cli\"\nname = \"\"\nkind = \"public\"\nredirect = \"loopback\"\n\
+             [[clients]]\nid = \"bad id!\"\nname = \"B\"\nkind = \"public\"\nredirect = \"anywhere\"\n\
+             [[clients]]\nid = \"c\"\nname = \"C\"\nkind = \"secretive\"\nredirect = \"loopback\"\n\
+             [[clients]]\nid = \"d\"\nname = \"D\"\nkind = \"public\"\ngrants = [\"password\", \"refresh_token\", \"refresh_token\"]\n\
+             redirect_uris = [\"http://app.example.com/cb\", \"https://app.example.com/cb#frag\"]\n\
+             [[clients]]\nid = \"d\"\nname = \"D2\"\nkind = \"public\"\nredirect = \"loopback\"\nredirect_uris = [\"https://a.example/cb\"]\n\
+             [[clients]]\nid = \"e\"\nname = \"E\"\nkind = \"public\"\n\
+             [[clients]]\nid = \"f\"\nname = \"F\"\nkind = \"public\"\ngrants = []\n",
+        );
+        for expected in [
+            "clients[0].id: `vault-cli` is built in",
+            "clients[0].name: must be 1-100 bytes",
+            "clients[1].id: `bad id!` must be 1-64 characters",
+            "clients[1].redirect: `anywhere` is not \"loopback\"",
+            "clients[2].kind: `secretive` is not \"public\" or \"confidential\"",
+            "clients[3].grants: `password` is not one of",
+            "clients[3].grants: `refresh_token` is listed twice",
+            "clients[3]: redirects are used only by the authorization_code grant",
+            "clients[4].id: client `d` is defined twice",
+            "clients[4]: set redirect or redirect_uris, not both",
+            "clients[5]: the authorization_code grant needs redirect",
+            "clients[6].grants: name at least one grant",
+        ] {
+            assert!(all.contains(expected), "missing {expected:?} in:\n{all}");
+        }
+        let all = problems_of(
+            "[[clients]]\nid = \"d\"\nname = \"D\"\nkind = \"public\"\n\
+             redirect_uris = [\"http://app.example.com/cb\", \"https://app.example.com/cb#frag\"]\n",
+        );
+        assert!(all.contains("clients[0].redirect_uris[0]: `http://app.example.com/cb` must be https"), "{all}");
+        assert!(all.contains("clients[0].redirect_uris[1]: `https://app.example.com/cb#frag` must have no fragment"), "{all}");
+    }
+}

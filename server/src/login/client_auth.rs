@@ -159,3 +159,125 @@ pub fn authenticate<'r>(
 fn invalid(why: &str) -> OAuthError {
     OAuthError::new(OAuthCode::InvalidClient, why)
 }
+
+#[cfg(test)]
+mod tests {
+    use base64::{engine::general_purpose::STANDARD, Engine};
+
+    use super::*;
+    use crate::clients::{Grant, RedirectRule, SecretHash};
+
+    const SECRET: &str = "s3cret-s3cret-s3cret-s3cret-s3cret";
+
+    fn registry() -> Registry {
+        let client = |id: &str, kind, secret: Option<SecretHash>| Client {
+            id: id.into(),
+            name: id.into(),
+            kind,
+            secret,
+            redirect: RedirectRule::Loopback,
+            grants: vec![Grant::AuthorizationCode],
+        };
+        Registry::new(vec![
+            client("bot", ClientKind::Confidential, Some(SecretHash::of(SECRET))),
+            client("mairu", ClientKind::Public, None),
+        ])
+    }
+
+    fn basic(id: &str, secret: &str) -> String {
+        format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+    }
+
+    fn code(p: Presented<'_>) -> Option<&'static str> {
+        authenticate(&registry(), &p).err().map(|e| e.code.as_str())
+    }
+
+    #[test]
+    fn a_confidential_client_authenticates_with_basic_or_post() {
+        let r = registry();
+        let header = basic("bot", SECRET);
+        let by_basic = Presented {
+            header: Some(&header),
+            ..Presented::default()
+        };
+        assert_eq!(authenticate(&r, &by_basic).unwrap().unwrap().id, "bot");
+        assert_eq!(by_basic.method(), "client_secret_basic");
+        let by_post = Presented {
+            client_id: Some("bot"),
+            client_secret: Some(SECRET),
+            ..Presented::default()
+        };
+        assert_eq!(authenticate(&r, &by_post).unwrap().unwrap().id, "bot");
+        assert_eq!(by_post.method(), "client_secret_post");
+    }
+
+    #[test]
+    fn a_wrong_or_missing_secret_and_an_unknown_client_are_invalid_client() {
+        let wrong = basic("bot", "not-the-secret");
+        let wrong = Presented {
+            header: Some(&wrong),
+            ..Presented::default()
+        };
+        assert_eq!(code(wrong), Some("invalid_client"));
+        let missing = Presented {
+            client_id: Some("bot"),
+            ..Presented::default()
+        };
+        assert_eq!(code(missing), Some("invalid_client"));
+        let unknown = Presented {
+            client_id: Some("stranger"),
+            ..Presented::default()
+        };
+        assert_eq!(code(unknown), Some("invalid_client"));
+    }
+
+    #[test]
+    fn a_public_client_sends_its_id_alone() {
+        let alone = Presented {
+            client_id: Some("mairu"),
+            ..Presented::default()
+        };
+        assert_eq!(authenticate(&registry(), &alone).unwrap().unwrap().id, "mairu");
+        let with_secret = Presented {
+            client_secret: Some("anything"),
+            ..alone
+        };
+        assert_eq!(code(with_secret), Some("invalid_client"));
+        let header = basic("mairu", "");
+        let by_header = Presented {
+            header: Some(&header),
+            ..Presented::default()
+        };
+        assert_eq!(code(by_header), Some("invalid_client"));
+    }
+
+    #[test]
+    fn two_methods_at_once_or_two_different_ids_are_invalid_requests() {
+        let header = basic("bot", SECRET);
+        let both = Presented {
+            header: Some(&header),
+            client_id: Some("bot"),
+            client_secret: Some(SECRET),
+        };
+        assert_eq!(code(both), Some("invalid_request"));
+        let other_id = Presented {
+            header: Some(&header),
+            client_id: Some("mairu"),
+            client_secret: None,
+        };
+        assert_eq!(code(other_id), Some("invalid_request"));
+        assert_eq!(other_id.claimed_id().as_deref(), Some("bot"));
+    }
+
+    #[test]
+    fn nothing_presented_is_no_client_and_a_malformed_header_is_refused() {
+        assert!(authenticate(&registry(), &Presented::default())
+            .unwrap()
+            .is_none());
+        let junk = Presented {
+            header: Some("Basic %%%"),
+            ..Presented::default()
+        };
+        assert_eq!(code(junk), Some("invalid_client"));
+    }
+}
