@@ -38,7 +38,11 @@ pub enum Grant {
 }
 
 impl Grant {
-    pub const ALL: [Grant; 3] = [Grant::AuthorizationCode, Grant::RefreshToken, Grant::DeviceCode];
+    pub const ALL: [Grant; 3] = [
+        Grant::AuthorizationCode,
+        Grant::RefreshToken,
+        Grant::DeviceCode,
+    ];
 
     /// The `grant_type` value on the wire.
     pub fn as_str(self) -> &'static str {
@@ -158,7 +162,10 @@ mod tests {
 
     #[test]
     fn grants_parse_from_their_wire_names_and_the_short_device_code() {
-        assert_eq!(Grant::parse("authorization_code"), Some(Grant::AuthorizationCode));
+        assert_eq!(
+            Grant::parse("authorization_code"),
+            Some(Grant::AuthorizationCode)
+        );
         assert_eq!(Grant::parse("device_code"), Some(Grant::DeviceCode));
         assert_eq!(Grant::parse(GRANT_DEVICE_CODE), Some(Grant::DeviceCode));
         assert_eq!(Grant::parse("password"), None);

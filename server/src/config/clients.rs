@@ -267,7 +267,10 @@ mod tests {
         let c = config("[[clients]]\nid = \"mairu\"\nname = \"mairu\"\nkind = \"public\"\nredirect = \"loopback\"\n")
             .unwrap();
         let mairu = c.clients.get("mairu").unwrap();
-        assert_eq!(mairu.grants, [Grant::AuthorizationCode, Grant::RefreshToken]);
+        assert_eq!(
+            mairu.grants,
+            [Grant::AuthorizationCode, Grant::RefreshToken]
+        );
         assert!(mairu.allows_redirect("http://127.0.0.1:50123/oauth2callback"));
         assert_eq!(c.clients.registered(), 1);
     }
@@ -291,13 +294,28 @@ mod tests {
         let entry = |kind: &str, extra: &str| {
             format!("[[clients]]\nid = \"x\"\nname = \"X\"\nkind = \"{kind}\"\nredirect = \"loopback\"\n{extra}\n")
         };
-        let all = problems_of(&entry("confidential", &format!("secret_file = {:?}", short.path())));
-        assert!(all.contains("the client secret must be 32-512 bytes"), "{all}");
-        let all = problems_of(&entry("confidential", &format!("secret_file = {:?}", shared.path())));
-        assert!(all.contains("readable by its group or others (mode 644)"), "{all}");
+        let all = problems_of(&entry(
+            "confidential",
+            &format!("secret_file = {:?}", short.path()),
+        ));
+        assert!(
+            all.contains("the client secret must be 32-512 bytes"),
+            "{all}"
+        );
+        let all = problems_of(&entry(
+            "confidential",
+            &format!("secret_file = {:?}", shared.path()),
+        ));
+        assert!(
+            all.contains("readable by its group or others (mode 644)"),
+            "{all}"
+        );
         assert!(!all.contains(SECRET), "{all}");
         let all = problems_of(&entry("confidential", ""));
-        assert!(all.contains("needs exactly one of secret_file or secret_env"), "{all}");
+        assert!(
+            all.contains("needs exactly one of secret_file or secret_env"),
+            "{all}"
+        );
         let all = problems_of(&entry("public", "secret_env = \"X\""));
         assert!(all.contains("a public client has no secret"), "{all}");
     }
@@ -334,7 +352,10 @@ mod tests {
             "[[clients]]\nid = \"d\"\nname = \"D\"\nkind = \"public\"\n\
              redirect_uris = [\"http://app.example.com/cb\", \"https://app.example.com/cb#frag\"]\n",
         );
-        assert!(all.contains("clients[0].redirect_uris[0]: `http://app.example.com/cb` must be https"), "{all}");
+        assert!(
+            all.contains("clients[0].redirect_uris[0]: `http://app.example.com/cb` must be https"),
+            "{all}"
+        );
         assert!(all.contains("clients[0].redirect_uris[1]: `https://app.example.com/cb#frag` must have no fragment"), "{all}");
     }
 }

@@ -179,7 +179,11 @@ mod tests {
             grants: vec![Grant::AuthorizationCode],
         };
         Registry::new(vec![
-            client("bot", ClientKind::Confidential, Some(SecretHash::of(SECRET))),
+            client(
+                "bot",
+                ClientKind::Confidential,
+                Some(SecretHash::of(SECRET)),
+            ),
             client("mairu", ClientKind::Public, None),
         ])
     }
@@ -237,7 +241,10 @@ mod tests {
             client_id: Some("mairu"),
             ..Presented::default()
         };
-        assert_eq!(authenticate(&registry(), &alone).unwrap().unwrap().id, "mairu");
+        assert_eq!(
+            authenticate(&registry(), &alone).unwrap().unwrap().id,
+            "mairu"
+        );
         let with_secret = Presented {
             client_secret: Some("anything"),
             ..alone

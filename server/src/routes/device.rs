@@ -61,7 +61,8 @@ pub async fn authorize_device(
     };
     let (id, secret) = (f.client_id.as_deref(), f.client_secret.as_deref());
     let grant = Some(GRANT_DEVICE_CODE);
-    let client = client_auth::identify(&state, &meta, &headers, id, secret, ENDPOINT, grant).await?;
+    let client =
+        client_auth::identify(&state, &meta, &headers, id, secret, ENDPOINT, grant).await?;
     let client = match client {
         Some(c) if c.allows(Grant::DeviceCode) => c,
         other => {

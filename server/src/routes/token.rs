@@ -55,7 +55,8 @@ pub async fn token(
     let grant = f.grant_type.as_deref();
     let (id, secret) = (f.client_id.as_deref(), f.client_secret.as_deref());
     let endpoint = "/oauth/token";
-    let client = client_auth::identify(&state, &meta, &headers, id, secret, endpoint, grant).await?;
+    let client =
+        client_auth::identify(&state, &meta, &headers, id, secret, endpoint, grant).await?;
     let attempt = Attempt {
         endpoint,
         grant,
@@ -74,7 +75,10 @@ pub async fn token(
     }
     let Some(client) = client else {
         // `identify` refused this already; never reached.
-        return Err(OAuthError::new(OAuthCode::InvalidClient, "client_id is required"));
+        return Err(OAuthError::new(
+            OAuthCode::InvalidClient,
+            "client_id is required",
+        ));
     };
     let Some(wanted) = grant.and_then(Grant::from_wire) else {
         return Err(refuse(match grant {

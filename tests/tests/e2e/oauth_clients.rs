@@ -48,7 +48,12 @@ enum Auth<'a> {
 }
 
 /// `POST {path}` with `form` and the client authentication `auth`.
-async fn post(app: &TestApp, path: &str, form: &[(&str, &str)], auth: Auth<'_>) -> reqwest::Response {
+async fn post(
+    app: &TestApp,
+    path: &str,
+    form: &[(&str, &str)],
+    auth: Auth<'_>,
+) -> reqwest::Response {
     let mut form: Vec<(&str, &str)> = form.to_vec();
     let mut req = app.http.post(app.endpoint(path));
     match auth {
@@ -144,10 +149,28 @@ async fn a_wrong_or_missing_client_secret_is_an_audited_401_invalid_client() {
     let app = spawn().await;
     let code = bot_code(&app).await;
     let wrong = "not-the-bot-secret-at-all-0123456789";
-    let www = oauth_error(redeem(&app, &code, Auth::Basic(BOT, wrong)).await, 401, "invalid_client").await;
-    assert!(www.is_some_and(|w| w.starts_with("Basic ")), "no WWW-Authenticate: Basic");
-    oauth_error(redeem(&app, &code, Auth::Post(BOT, wrong)).await, 401, "invalid_client").await;
-    oauth_error(redeem(&app, &code, Auth::Public(BOT)).await, 401, "invalid_client").await;
+    let www = oauth_error(
+        redeem(&app, &code, Auth::Basic(BOT, wrong)).await,
+        401,
+        "invalid_client",
+    )
+    .await;
+    assert!(
+        www.is_some_and(|w| w.starts_with("Basic ")),
+        "no WWW-Authenticate: Basic"
+    );
+    oauth_error(
+        redeem(&app, &code, Auth::Post(BOT, wrong)).await,
+        401,
+        "invalid_client",
+    )
+    .await;
+    oauth_error(
+        redeem(&app, &code, Auth::Public(BOT)).await,
+        401,
+        "invalid_client",
+    )
+    .await;
 
     let refused: Vec<_> = app
         .audit_rows_for("oauth_refused")
@@ -155,11 +178,21 @@ async fn a_wrong_or_missing_client_secret_is_an_audited_401_invalid_client() {
         .into_iter()
         .filter(|e| e["details"]["code"] == "invalid_client")
         .collect();
-    let methods: Vec<_> = refused.iter().map(|e| e["details"]["client_auth"].clone()).collect();
-    assert_eq!(methods, ["client_secret_basic", "client_secret_post", "none"], "{refused:#?}");
+    let methods: Vec<_> = refused
+        .iter()
+        .map(|e| e["details"]["client_auth"].clone())
+        .collect();
+    assert_eq!(
+        methods,
+        ["client_secret_basic", "client_secret_post", "none"],
+        "{refused:#?}"
+    );
     for event in &refused {
         assert_eq!(event["details"]["client_id"], BOT, "{event:#}");
-        assert!(!event.to_string().contains(wrong), "the secret is in {event:#}");
+        assert!(
+            !event.to_string().contains(wrong),
+            "the secret is in {event:#}"
+        );
     }
     // The refusals did not use the code up: the bot, authenticated, still redeems it.
     tokens(redeem(&app, &code, Auth::Basic(BOT, SECRET)).await).await;
@@ -169,7 +202,10 @@ async fn a_wrong_or_missing_client_secret_is_an_audited_401_invalid_client() {
 async fn a_public_third_party_client_logs_in_with_pkce_on_its_loopback_path_and_assumes_a_role() {
     let app = spawn().await;
     let client = mairu(&app);
-    let code = client.authorize_to("alice", MAIRU_REDIRECT).await.expect("mairu's login");
+    let code = client
+        .authorize_to("alice", MAIRU_REDIRECT)
+        .await
+        .expect("mairu's login");
     let t = tokens(redeem(&app, &code, Auth::Public(MAIRU)).await).await;
 
     let resp = app
@@ -188,15 +224,25 @@ async fn a_public_third_party_client_logs_in_with_pkce_on_its_loopback_path_and_
     assert!(arn.contains(&app.role_name("dev")), "got {arn}");
     assert_eq!(role_names(&app, &t.access_token).await, ["dev"]);
 
-    let renewed = client.refresh_ok(&t.refresh_token.expect("mairu may refresh")).await;
+    let renewed = client
+        .refresh_ok(&t.refresh_token.expect("mairu may refresh"))
+        .await;
     assert_eq!(role_names(&app, &renewed.access_token).await, ["dev"]);
 }
 
 #[tokio::test]
 async fn a_code_issued_to_one_client_is_refused_to_another() {
     let app = spawn().await;
-    let code = mairu(&app).authorize_to("alice", MAIRU_REDIRECT).await.expect("login");
-    oauth_error(redeem(&app, &code, Auth::Public(CLI_CLIENT_ID)).await, 400, "invalid_grant").await;
+    let code = mairu(&app)
+        .authorize_to("alice", MAIRU_REDIRECT)
+        .await
+        .expect("login");
+    oauth_error(
+        redeem(&app, &code, Auth::Public(CLI_CLIENT_ID)).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
     assert!(app.audit_rows_for("code_redeem").await.is_empty());
 }
 
@@ -222,16 +268,26 @@ async fn a_device_code_of_one_client_is_refused_to_another_and_stays_pending_for
     let by_mairu = post(&app, "/oauth/token", &form, Auth::Public(MAIRU)).await;
     oauth_error(by_mairu, 400, "invalid_grant").await;
     let (status, body) = browser::poll_device(&app.url, &device.device_code, "vault/test").await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("authorization_pending")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("authorization_pending")),
+        "{body}"
+    );
 }
 
 #[tokio::test]
 async fn a_grant_the_client_is_not_allowed_is_refused_as_unauthorized_client() {
     let app = spawn().await;
     let client = app.oauth().as_client(BROWSER_ONLY);
-    let code = client.authorize_to("alice", MAIRU_REDIRECT).await.expect("login");
+    let code = client
+        .authorize_to("alice", MAIRU_REDIRECT)
+        .await
+        .expect("login");
     let t = tokens(redeem(&app, &code, Auth::Public(BROWSER_ONLY)).await).await;
-    assert!(t.refresh_token.is_none(), "a client without the refresh grant got a refresh token");
+    assert!(
+        t.refresh_token.is_none(),
+        "a client without the refresh grant got a refresh token"
+    );
     assert_eq!(role_names(&app, &t.access_token).await, ["dev"]);
 
     let other = mairu(&app).login("alice").await;
@@ -240,8 +296,15 @@ async fn a_grant_the_client_is_not_allowed_is_refused_as_unauthorized_client() {
     let resp = post(&app, "/oauth/device", &[], Auth::Public(BROWSER_ONLY)).await;
     oauth_error(resp, 400, "unauthorized_client").await;
     let refused = app.audit_rows_for("oauth_refused").await;
-    let codes: Vec<_> = refused.iter().map(|e| e["details"]["code"].clone()).collect();
-    assert_eq!(codes, ["unauthorized_client", "unauthorized_client"], "{refused:#?}");
+    let codes: Vec<_> = refused
+        .iter()
+        .map(|e| e["details"]["code"].clone())
+        .collect();
+    assert_eq!(
+        codes,
+        ["unauthorized_client", "unauthorized_client"],
+        "{refused:#?}"
+    );
 }
 
 #[tokio::test]
@@ -252,7 +315,12 @@ async fn revoking_with_a_wrong_client_secret_is_401_and_the_login_goes_on() {
     let refresh_token = t.refresh_token.expect("a refresh token");
     let form = [("token", refresh_token.as_str())];
     let wrong = Auth::Basic(BOT, "wrong-wrong-wrong-wrong-wrong-wrong");
-    oauth_error(post(&app, "/oauth/revoke", &form, wrong).await, 401, "invalid_client").await;
+    oauth_error(
+        post(&app, "/oauth/revoke", &form, wrong).await,
+        401,
+        "invalid_client",
+    )
+    .await;
     let by_other = post(&app, "/oauth/revoke", &form, Auth::Public(MAIRU)).await;
     oauth_error(by_other, 400, "unauthorized_client").await;
     assert!(app.audit_rows_for("logout").await.is_empty());
@@ -262,7 +330,12 @@ async fn revoking_with_a_wrong_client_secret_is_401_and_the_login_goes_on() {
     let form = [("token", latest.as_str())];
     let resp = post(&app, "/oauth/revoke", &form, Auth::Basic(BOT, SECRET)).await;
     assert_eq!(resp.status(), 200);
-    oauth_error(refresh(&app, &latest, Auth::Basic(BOT, SECRET)).await, 400, "invalid_grant").await;
+    oauth_error(
+        refresh(&app, &latest, Auth::Basic(BOT, SECRET)).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -274,10 +347,16 @@ async fn authorize_refuses_an_unknown_client_and_an_unregistered_redirect_withou
         (BOT, "https://evil.example/bot/callback"),
         (MAIRU, "https://evil.example/oauth2callback"),
     ] {
-        let url = app.oauth().as_client(client).authorize_url(&"c".repeat(43), "s", redirect);
+        let url = app
+            .oauth()
+            .as_client(client)
+            .authorize_url(&"c".repeat(43), "s", redirect);
         let resp = app.http.get(url).send().await.expect("authorize");
         assert_eq!(resp.status(), 400, "{client} {redirect}");
-        assert!(resp.headers().get("location").is_none(), "{client} {redirect}");
+        assert!(
+            resp.headers().get("location").is_none(),
+            "{client} {redirect}"
+        );
     }
 }
 
@@ -299,11 +378,17 @@ async fn the_metadata_lists_every_grant_and_client_authentication_method() {
         vault_api::GRANT_DEVICE_CODE,
         vault_api::GRANT_TOKEN_EXCHANGE,
     ] {
-        assert!(meta.grant_types_supported.iter().any(|g| g == grant), "{grant}");
+        assert!(
+            meta.grant_types_supported.iter().any(|g| g == grant),
+            "{grant}"
+        );
     }
     let methods = ["none", "client_secret_basic", "client_secret_post"];
     assert_eq!(meta.token_endpoint_auth_methods_supported, methods);
     assert_eq!(meta.revocation_endpoint_auth_methods_supported, methods);
-    assert_eq!(meta.device_authorization_endpoint, app.endpoint("/oauth/device"));
+    assert_eq!(
+        meta.device_authorization_endpoint,
+        app.endpoint("/oauth/device")
+    );
     assert_eq!(meta.revocation_endpoint, app.endpoint("/oauth/revoke"));
 }
