@@ -18,7 +18,6 @@ use crate::{
 /// The client a request to `endpoint` (for `grant`, if it names one) comes from, after
 /// [`authenticate`]; a refusal is audited (with the client id claimed and the method, never the
 /// secret). Only a CI token exchange may come from no client at all.
-#[allow(clippy::too_many_arguments)]
 pub async fn identify<'s>(
     state: &'s AppState,
     meta: &RequestMeta,
