@@ -74,6 +74,9 @@ pub struct AuthorizationServerMetadata {
     pub grant_types_supported: Vec<String>,
     pub code_challenge_methods_supported: Vec<String>,
     pub token_endpoint_auth_methods_supported: Vec<String>,
+    /// RFC 8414 §2; absent from the documents of servers before registered clients.
+    #[serde(default)]
+    pub revocation_endpoint_auth_methods_supported: Vec<String>,
 }
 
 /// One profile the caller may assume, as listed by `GET /v1/profiles`.

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod aws;
 pub mod ci;
+pub mod clients;
 pub mod clock;
 pub mod config;
 pub mod db;

@@ -42,11 +42,12 @@ pub struct AuthCode {
     pub redirect_uri: String,
 }
 
-/// A public OAuth client (`vault-cli`) talking to one server.
+/// A public OAuth client (`vault-cli` unless [`OAuthClient::as_client`]) talking to one server.
 #[derive(Clone)]
 pub struct OAuthClient {
     pub server: String,
     pub http: reqwest::Client,
+    pub client_id: String,
 }
 
 /// `bytes` random bytes, base64url without padding.
@@ -66,7 +67,14 @@ impl OAuthClient {
         OAuthClient {
             server: server.trim_end_matches('/').to_owned(),
             http: http_client(),
+            client_id: CLI_CLIENT_ID.to_owned(),
         }
+    }
+
+    /// The same server, as the public client `client_id` (a `[[clients]]` entry).
+    pub fn as_client(mut self, client_id: &str) -> Self {
+        self.client_id = client_id.to_owned();
+        self
     }
 
     /// Logs `user` in with the authorization-code flow and PKCE; returns fresh tokens.
@@ -96,7 +104,7 @@ impl OAuthClient {
         authorize
             .query_pairs_mut()
             .append_pair("response_type", "code")
-            .append_pair("client_id", CLI_CLIENT_ID)
+            .append_pair("client_id", self.client_id.as_str())
             .append_pair("redirect_uri", redirect_uri)
             .append_pair("code_challenge", challenge)
             .append_pair("code_challenge_method", "S256")
@@ -106,9 +114,14 @@ impl OAuthClient {
 
     /// Logs `user` in through the IdP and returns the one-time code (not yet exchanged).
     pub async fn authorize(&self, user: &str) -> Result<AuthCode> {
+        self.authorize_to(user, REDIRECT_URI).await
+    }
+
+    /// [`OAuthClient::authorize`] with the code sent to `redirect_uri`.
+    pub async fn authorize_to(&self, user: &str, redirect_uri: &str) -> Result<AuthCode> {
         let verifier = random_b64(32);
         let state = random_b64(16);
-        let authorize = self.authorize_url(&pkce_challenge(&verifier), &state, REDIRECT_URI);
+        let authorize = self.authorize_url(&pkce_challenge(&verifier), &state, redirect_uri);
         let out = autologin(user, authorize.as_str(), &["--print-loopback"]).await?;
         let loopback = out
             .stdout
@@ -116,8 +129,8 @@ impl OAuthClient {
             .find_map(|l| l.trim().strip_prefix("LOOPBACK="))
             .ok_or_else(|| anyhow!("autologin.js printed no LOOPBACK= line:\n{out}"))?;
         let loopback = url::Url::parse(loopback).context("LOOPBACK is not a URL")?;
-        if !loopback.as_str().starts_with(REDIRECT_URI) {
-            bail!("redirected to {loopback}, not to our redirect_uri {REDIRECT_URI}");
+        if !loopback.as_str().starts_with(redirect_uri) {
+            bail!("redirected to {loopback}, not to our redirect_uri {redirect_uri}");
         }
         let param = |name: &str| {
             loopback
@@ -135,7 +148,7 @@ impl OAuthClient {
         Ok(AuthCode {
             code,
             verifier,
-            redirect_uri: REDIRECT_URI.to_owned(),
+            redirect_uri: redirect_uri.to_owned(),
         })
     }
 
@@ -145,7 +158,7 @@ impl OAuthClient {
             ("grant_type", "authorization_code"),
             ("code", &code.code),
             ("redirect_uri", &code.redirect_uri),
-            ("client_id", CLI_CLIENT_ID),
+            ("client_id", self.client_id.as_str()),
             ("code_verifier", &code.verifier),
         ])
         .await
@@ -166,7 +179,7 @@ impl OAuthClient {
         self.token_request(&[
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token),
-            ("client_id", CLI_CLIENT_ID),
+            ("client_id", self.client_id.as_str()),
         ])
         .await
         .expect("POST /oauth/token")
@@ -188,7 +201,7 @@ impl OAuthClient {
     pub async fn revoke(&self, token: &str) -> reqwest::Response {
         self.http
             .post(format!("{}/oauth/revoke", self.server))
-            .form(&[("token", token), ("client_id", CLI_CLIENT_ID)])
+            .form(&[("token", token), ("client_id", self.client_id.as_str())])
             .send()
             .await
             .expect("POST /oauth/revoke")

@@ -3,6 +3,7 @@
 
 mod ci;
 mod cleanup;
+mod clients;
 mod database;
 mod http;
 mod identities;

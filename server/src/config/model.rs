@@ -6,6 +6,8 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use url::Url;
 
+use crate::clients::Registry;
+
 use super::{
     ci::{CiIssuer, CiRule},
     cleanup::CleanupConfig,
@@ -63,6 +65,8 @@ pub struct Config {
     pub timeouts: Timeouts,
     /// `[cleanup]`: how often expired short-lived rows are removed.
     pub cleanup: CleanupConfig,
+    /// `vault-cli` and the `[[clients]]`: the OAuth clients that may log people in.
+    pub clients: Registry,
 }
 
 impl Config {

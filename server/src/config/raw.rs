@@ -7,6 +7,7 @@ use serde::Deserialize;
 use super::{
     ci::{validate_issuers, RawCiIssuer},
     cleanup::RawCleanup,
+    clients::{self, RawClient},
     database::{RawDatabase, RawTimeouts},
     http::RawHttp,
     identities::{self, RawIdentity},
@@ -64,6 +65,8 @@ pub(super) struct RawConfig {
     cleanup: RawCleanup,
     #[serde(default)]
     timeouts: RawTimeouts,
+    #[serde(default)]
+    clients: Vec<RawClient>,
 }
 
 #[derive(Deserialize, Default)]
@@ -189,6 +192,7 @@ impl RawConfig {
         let database = self.database.validate(&mut p);
         let timeouts = self.timeouts.validate(&mut p);
         let cleanup = self.cleanup.validate(&mut p);
+        let clients = clients::validate(self.clients, &mut p);
         if let Some(name) = aws.as_ref().and_then(|a| a.identity.as_ref()) {
             if !identities.iter().any(|i| &i.name == name) {
                 p.push(format!(
@@ -239,6 +243,7 @@ impl RawConfig {
             database,
             timeouts,
             cleanup,
+            clients,
             audit: AuditConfig {
                 retention,
                 prune_interval: prune_interval.expect("checked"),

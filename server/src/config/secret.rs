@@ -27,3 +27,27 @@ pub fn resolve(
             format!("{key}: missing (set {key}, {key}_file or the environment variable {env_var})")
         })
 }
+
+/// The longest secret file read.
+const MAX_SECRET_FILE: u64 = 4096;
+
+/// A secret from a file only its owner may read (mode 0600 or 0400, as ssh asks of a private
+/// key), without its trailing newline. The problem never contains the file's content.
+pub fn read_private_file(path: &str) -> Result<String, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "{path} is readable by its group or others (mode {mode:03o}); run `chmod 600 {path}` (in Kubernetes, mount the secret with defaultMode 0400)"
+            ));
+        }
+    }
+    if meta.len() > MAX_SECRET_FILE {
+        return Err(format!("{path} is longer than {MAX_SECRET_FILE} bytes"));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    Ok(text.trim_end_matches(['\n', '\r']).to_owned())
+}

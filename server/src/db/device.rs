@@ -26,6 +26,8 @@ pub struct DeviceRow {
     pub interval_seconds: i32,
     pub last_polled_at: Option<OffsetDateTime>,
     pub expires_at: OffsetDateTime,
+    /// The OAuth client that asked for the device code, the only one that may redeem it.
+    pub client_id: String,
 }
 
 /// A new device authorization, with the client that asked for it.
@@ -35,6 +37,7 @@ pub struct NewDevice<'a> {
     pub interval_seconds: i32,
     pub client_addr: Option<&'a str>,
     pub user_agent: Option<&'a str>,
+    pub client_id: &'a str,
 }
 
 #[tracing::instrument(skip_all)]
@@ -48,8 +51,8 @@ pub async fn insert(
     sqlx::query(
         "INSERT INTO device_authorizations
             (id, device_code_hash, user_code_hash, status, interval_seconds, created_at, expires_at,
-             client_addr, user_agent)
-         VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8)",
+             client_addr, user_agent, client_id)
+         VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9)",
     )
     .bind(id)
     .bind(d.device_code_hash)
@@ -59,6 +62,7 @@ pub async fn insert(
     .bind(expires_at)
     .bind(d.client_addr)
     .bind(d.user_agent)
+    .bind(d.client_id)
     .execute(ex)
     .await?;
     Ok(id)
@@ -71,6 +75,8 @@ pub struct PendingDevice {
     pub client_addr: Option<String>,
     pub user_agent: Option<String>,
     pub created_at: OffsetDateTime,
+    /// The OAuth client that asked; the login approved for it belongs to that client.
+    pub client_id: String,
 }
 
 /// The pending, unexpired authorization a person typed the code of.
@@ -81,7 +87,7 @@ pub async fn find_pending_by_user_code(
     now: OffsetDateTime,
 ) -> Result<Option<PendingDevice>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, client_addr, user_agent, created_at FROM device_authorizations
+        "SELECT id, client_addr, user_agent, created_at, client_id FROM device_authorizations
          WHERE user_code_hash = $1 AND status = 'pending' AND expires_at > $2",
     )
     .bind(user_code_hash)
@@ -162,7 +168,7 @@ pub async fn poll(
          UPDATE device_authorizations d SET last_polled_at = $2
          FROM before WHERE d.id = before.id
          RETURNING before.id, before.status, before.session_id, before.interval_seconds,
-                   before.last_polled_at, before.expires_at",
+                   before.last_polled_at, before.expires_at, before.client_id",
     )
     .bind(device_code_hash)
     .bind(now)

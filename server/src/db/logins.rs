@@ -37,11 +37,14 @@ pub struct PendingLogin {
     pub device_id: Option<Uuid>,
     /// SHA-256 of the binding cookie of the browser that started it (NULL: none).
     pub browser_hash: Option<String>,
+    /// The OAuth client the login is for; its login session belongs to that client.
+    pub client_id: String,
 }
 
 /// Where a login goes once the IdP sends the browser back.
 pub struct LoginDestination<'a> {
     pub flow: LoginFlow,
+    pub client_id: &'a str,
     pub client_redirect_uri: Option<&'a str>,
     pub client_state: Option<&'a str>,
     pub code_challenge: Option<&'a str>,
@@ -68,8 +71,8 @@ pub async fn insert_pending(
     sqlx::query(
         "INSERT INTO pending_logins (id, upstream_state_hash, upstream_verifier, upstream_nonce, flow,
             client_redirect_uri, client_state, code_challenge, device_id, created_at, expires_at,
-            browser_hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            browser_hash, client_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(Uuid::new_v4())
     .bind(p.upstream_state_hash)
@@ -83,6 +86,7 @@ pub async fn insert_pending(
     .bind(now)
     .bind(expires_at)
     .bind(p.browser_hash)
+    .bind(p.to.client_id)
     .execute(ex)
     .await?;
     Ok(())
@@ -99,7 +103,7 @@ pub async fn take_pending(
     sqlx::query_as(
         "DELETE FROM pending_logins WHERE upstream_state_hash = $1 AND expires_at > $2
          RETURNING id, upstream_verifier, upstream_nonce, flow, client_redirect_uri, client_state,
-                   code_challenge, device_id, browser_hash",
+                   code_challenge, device_id, browser_hash, client_id",
     )
     .bind(upstream_state_hash)
     .bind(now)
@@ -113,6 +117,8 @@ pub struct RedeemedCode {
     pub session_id: Uuid,
     pub redirect_uri: String,
     pub code_challenge: String,
+    /// The client the code was issued to (its login session's).
+    pub client_id: String,
 }
 
 #[tracing::instrument(skip_all)]
@@ -158,9 +164,10 @@ pub async fn redeem_code(
     now: OffsetDateTime,
 ) -> Result<CodeRedemption, sqlx::Error> {
     let fresh: Option<RedeemedCode> = sqlx::query_as(
-        "UPDATE authorization_codes SET used_at = $2
-         WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2
-         RETURNING session_id, redirect_uri, code_challenge",
+        "UPDATE authorization_codes c SET used_at = $2
+         FROM login_sessions s
+         WHERE c.code_hash = $1 AND c.used_at IS NULL AND c.expires_at > $2 AND s.id = c.session_id
+         RETURNING c.session_id, c.redirect_uri, c.code_challenge, s.client_id",
     )
     .bind(code_hash)
     .bind(now)

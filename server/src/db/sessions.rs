@@ -42,8 +42,8 @@ pub struct Origin<'a> {
     pub user_agent: Option<&'a str>,
 }
 
-/// Opens login session `id` for `principal_id` with the groups the IdP vouched for (read
-/// `now`) and its sealed tokens.
+/// Opens login session `id` of OAuth client `client_id` for `principal_id` with the groups the
+/// IdP vouched for (read `now`) and its sealed tokens.
 #[tracing::instrument(skip_all)]
 #[allow(clippy::too_many_arguments)]
 pub async fn create(
@@ -53,14 +53,15 @@ pub async fn create(
     groups: &[String],
     tokens: &SealedTokens,
     from: Origin<'_>,
+    client_id: &str,
     now: OffsetDateTime,
     expires_at: OffsetDateTime,
 ) -> Result<Uuid, sqlx::Error> {
     sqlx::query(
         "INSERT INTO login_sessions (id, principal_id, groups, created_at, expires_at,
              membership_checked_at, upstream_refresh_sealed, upstream_access_sealed,
-             upstream_access_expires_at, client_addr, user_agent)
-         VALUES ($1, $2, $3, $4, $5, $4, $6, $7, $8, $9, $10)",
+             upstream_access_expires_at, client_addr, user_agent, client_id)
+         VALUES ($1, $2, $3, $4, $5, $4, $6, $7, $8, $9, $10, $11)",
     )
     .bind(id)
     .bind(principal_id)
@@ -72,6 +73,7 @@ pub async fn create(
     .bind(tokens.access_expires_at)
     .bind(from.client_addr)
     .bind(from.user_agent)
+    .bind(client_id)
     .execute(ex)
     .await?;
     Ok(id)
@@ -172,6 +174,21 @@ pub async fn created_at_of_token(
 ) -> Result<Option<OffsetDateTime>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT s.created_at FROM refresh_tokens r JOIN login_sessions s ON s.id = r.session_id
+         WHERE r.token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(ex)
+    .await
+}
+
+/// The OAuth client whose login session a refresh token belongs to (used or not, live or not).
+#[tracing::instrument(skip_all)]
+pub async fn client_of_token(
+    ex: impl PgExecutor<'_>,
+    token_hash: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT s.client_id FROM refresh_tokens r JOIN login_sessions s ON s.id = r.session_id
          WHERE r.token_hash = $1",
     )
     .bind(token_hash)

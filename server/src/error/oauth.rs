@@ -18,6 +18,8 @@ pub enum OAuthCode {
     InvalidRequest,
     InvalidClient,
     InvalidGrant,
+    /// The client is registered but not allowed this grant (RFC 6749 §5.2).
+    UnauthorizedClient,
     UnsupportedGrantType,
     AuthorizationPending,
     SlowDown,
@@ -36,6 +38,7 @@ impl OAuthCode {
             OAuthCode::InvalidRequest => "invalid_request",
             OAuthCode::InvalidClient => "invalid_client",
             OAuthCode::InvalidGrant => "invalid_grant",
+            OAuthCode::UnauthorizedClient => "unauthorized_client",
             OAuthCode::UnsupportedGrantType => "unsupported_grant_type",
             OAuthCode::AuthorizationPending => "authorization_pending",
             OAuthCode::SlowDown => "slow_down",
@@ -90,18 +93,12 @@ impl OAuthError {
         OAuthError::new(OAuthCode::InvalidRequest, format!("{name} is required"))
     }
 
-    /// The CLI is the only client: anything else is `invalid_client` (RFC 6749 §5.2).
-    pub fn check_client(client_id: Option<&str>) -> Result<(), OAuthError> {
-        if client_id == Some(vault_api::CLI_CLIENT_ID) {
-            return Ok(());
-        }
-        Err(OAuthError::new(
-            OAuthCode::InvalidClient,
-            format!(
-                "unknown client; the only client is `{}`",
-                vault_api::CLI_CLIENT_ID
-            ),
-        ))
+    /// `unauthorized_client`: `client_id` may not use `what`.
+    pub fn not_allowed(client_id: &str, what: &str) -> Self {
+        OAuthError::new(
+            OAuthCode::UnauthorizedClient,
+            format!("client `{client_id}` is not allowed {what}; add it to the client's grants in [[clients]]"),
+        )
     }
 }
 
@@ -171,6 +168,13 @@ impl IntoResponse for OAuthError {
         };
         // `Cache-Control: no-store` comes from `routes/headers.rs`, as for the answers it refuses.
         let mut response = (self.status, Json(body)).into_response();
+        // RFC 6749 §5.2 and RFC 7235 §3.1: a 401 names the scheme to authenticate with.
+        if self.code == OAuthCode::InvalidClient && self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"team-vault\", charset=\"UTF-8\""),
+            );
+        }
         if let Some(secs) = self.retry_after {
             response
                 .headers_mut()

@@ -1,10 +1,11 @@
-//! The start of the CLI's browser login (`GET /oauth/authorize`): the request is checked
-//! (public client, code flow, PKCE S256, loopback redirect) before the IdP round trip begins.
+//! The start of a browser login (`GET /oauth/authorize`): the request is checked (a registered
+//! client allowed the code flow, PKCE S256, a redirect URI the client registered) before the IdP
+//! round trip begins. Nothing here redirects to a URI that was not checked.
 
-use url::{Host, Url};
-use vault_api::CLI_CLIENT_ID;
+use url::Url;
 
 use crate::{
+    clients::{redirect::MAX_REDIRECT_URI_BYTES, Grant, RedirectRule},
     db::logins::{LoginDestination, LoginFlow},
     error::ApiError,
     state::AppState,
@@ -28,9 +29,20 @@ pub async fn authorize(
     p: &AuthorizeRequest,
     browser: &str,
 ) -> Result<Url, ApiError> {
-    if p.client_id.as_deref() != Some(CLI_CLIENT_ID) {
+    let client = p
+        .client_id
+        .as_deref()
+        .and_then(|id| state.config.clients.get(id))
+        .ok_or_else(|| {
+            ApiError::BadRequest(
+                "unknown client_id; the application must be registered in the server's [[clients]]"
+                    .into(),
+            )
+        })?;
+    if !client.allows(Grant::AuthorizationCode) {
         return Err(ApiError::BadRequest(format!(
-            "unknown client_id; the only client is `{CLI_CLIENT_ID}`"
+            "{} may not log in through the browser (its grants lack authorization_code)",
+            client.name
         )));
     }
     if p.response_type.as_deref() != Some("code") {
@@ -40,7 +52,16 @@ pub async fn authorize(
         .redirect_uri
         .as_deref()
         .ok_or_else(|| ApiError::BadRequest("redirect_uri is required".into()))?;
-    check_loopback(redirect)?;
+    if redirect.len() > MAX_REDIRECT_URI_BYTES || !client.allows_redirect(redirect) {
+        return Err(ApiError::BadRequest(match client.redirect {
+            RedirectRule::Loopback => {
+                "redirect_uri must be http://127.0.0.1:PORT/... or http://[::1]:PORT/...".into()
+            }
+            RedirectRule::Exact(_) => {
+                format!("redirect_uri is not one registered for {}", client.name)
+            }
+        }));
+    }
     if p.code_challenge_method.as_deref() != Some("S256") {
         return Err(ApiError::BadRequest(
             "PKCE is required: code_challenge_method must be S256".into(),
@@ -55,55 +76,11 @@ pub async fn authorize(
         })?;
     let to = LoginDestination {
         flow: LoginFlow::Browser,
+        client_id: &client.id,
         client_redirect_uri: Some(redirect),
         client_state: p.state.as_deref(),
         code_challenge: Some(challenge),
         device_id: None,
     };
     super::upstream::start(state, to, browser).await
-}
-
-/// RFC 8252 §7.3: only loopback IP literals, any port, plain http, no fragment.
-fn check_loopback(uri: &str) -> Result<(), ApiError> {
-    let bad = || {
-        ApiError::BadRequest(
-            "redirect_uri must be http://127.0.0.1:PORT/... or http://[::1]:PORT/...".into(),
-        )
-    };
-    let url = Url::parse(uri).map_err(|_| bad())?;
-    let loopback = match url.host() {
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        _ => false,
-    };
-    if url.scheme() != "http" || !loopback || url.fragment().is_some() || !url.username().is_empty()
-    {
-        return Err(bad());
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::check_loopback;
-
-    #[test]
-    fn loopback_literals_on_any_port_are_accepted() {
-        assert!(check_loopback("http://127.0.0.1:49152/callback").is_ok());
-        assert!(check_loopback("http://[::1]:8000/cb").is_ok());
-    }
-
-    #[test]
-    fn anything_else_is_refused() {
-        for uri in [
-            "http://localhost:8000/cb",
-            "https://127.0.0.1:8000/cb",
-            "http://evil.example/cb",
-            "http://127.0.0.1:8000/cb#frag",
-            "http://user@127.0.0.1:8000/cb",
-            "not a url",
-        ] {
-            assert!(check_loopback(uri).is_err(), "{uri}");
-        }
-    }
 }

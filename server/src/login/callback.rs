@@ -184,6 +184,7 @@ async fn complete(
         &who.groups,
         &who.tokens,
         meta.origin(),
+        &pending.client_id,
         now,
         expires,
     )
@@ -195,6 +196,7 @@ async fn complete(
     let event = AuditEvent::new(action, Outcome::Success, meta, now)
         .principal(Some(principal_id), &who.display, PrincipalKind::User)
         .detail("flow", pending.flow.as_str())
+        .detail("client_id", &pending.client_id)
         .detail("groups", &who.groups)
         .detail("session_id", session_id);
     let finished = match (pending.device_id, pending.client_redirect_uri.as_deref()) {

@@ -1,11 +1,13 @@
-//! The `authorization_code` grant: the CLI redeems the one-time code of a browser login, proving
-//! with its PKCE verifier that it is the client that started it.
+//! The `authorization_code` grant: a client redeems the one-time code of a browser login, proving
+//! with its PKCE verifier that it is the client that started it. The code belongs to the client
+//! the login was for, and to the redirect URI it was sent to.
 
 use time::OffsetDateTime;
 use vault_api::TokenResponse;
 
 use crate::{
     audit::{AuditEvent, Outcome},
+    clients::{Client, Grant},
     db::{self, logins::CodeRedemption},
     error::{OAuthCode, OAuthError},
     request_meta::RequestMeta,
@@ -13,11 +15,12 @@ use crate::{
     state::AppState,
 };
 
-/// Redeems `code` once for the client `meta` describes (a `code_redeem` event in the same
-/// transaction as the tokens); a second presentation revokes the login it stood for.
+/// Redeems `code` once for `client` (a `code_redeem` event in the same transaction as the
+/// tokens); a second presentation revokes the login it stood for.
 pub async fn redeem(
     state: &AppState,
     meta: &RequestMeta,
+    client: &Client,
     code: &str,
     redirect_uri: &str,
     verifier: &str,
@@ -37,6 +40,11 @@ pub async fn redeem(
         }
         CodeRedemption::Unknown => return Err(invalid("authorization code is invalid or expired")),
     };
+    // Checked after the code is used up: a code presented by another client is burnt, and its
+    // login ends when the rightful client presents it again (as for any replay).
+    if granted.client_id != client.id {
+        return Err(invalid("authorization code was issued to another client"));
+    }
     if granted.redirect_uri != redirect_uri {
         return Err(invalid(
             "redirect_uri does not match the authorization request",
@@ -45,10 +53,13 @@ pub async fn redeem(
     if !secrets::same(&secrets::pkce_challenge(verifier), &granted.code_challenge) {
         return Err(invalid("code_verifier does not match the code_challenge"));
     }
-    let (tokens, session) = super::pair::issue(state, &mut tx, granted.session_id, now).await?;
+    let with_refresh = client.allows(Grant::RefreshToken);
+    let (tokens, session) =
+        super::pair::issue(state, &mut tx, granted.session_id, with_refresh, now).await?;
     let p = &session.principal;
     let event = AuditEvent::new("code_redeem", Outcome::Success, meta, now)
         .principal(Some(p.id), &p.display, p.kind)
+        .detail("client_id", &client.id)
         .detail("session_id", granted.session_id);
     db::audit::append(&mut tx, &[event]).await?;
     tx.commit().await?;

@@ -8,6 +8,7 @@ use vault_api::{DeviceAuthorizationResponse, TokenResponse};
 
 use crate::{
     audit::{AuditEvent, Outcome},
+    clients::{Client, Grant},
     db::{
         self,
         device::{DeviceStatus, NewDevice, PendingDevice},
@@ -32,11 +33,12 @@ const USER_AGENT_CHARS: usize = 200;
 const NO_SUCH_CODE: &str =
     "That code is not valid or has expired; run `vault login --device` again.";
 
-/// A new device authorization for the client `meta` describes: the device code (for polling)
-/// and the user code (for people).
+/// A new device authorization for `client` (the request `meta` describes): the device code
+/// (for polling, by that client only) and the user code (for people).
 pub async fn start(
     state: &AppState,
     meta: &RequestMeta,
+    client: &Client,
     now: OffsetDateTime,
 ) -> Result<DeviceAuthorizationResponse, OAuthError> {
     let device_code = secrets::random_token("tvd_");
@@ -52,6 +54,7 @@ pub async fn start(
         interval_seconds: interval as i32,
         client_addr: meta.client_addr.as_deref(),
         user_agent: user_agent.as_deref(),
+        client_id: &client.id,
     };
     db::device::insert(&state.db, &new, now, now + DEVICE_LIFE).await?;
     Ok(DeviceAuthorizationResponse {
@@ -64,11 +67,13 @@ pub async fn start(
     })
 }
 
-/// One poll of the device by the client `meta` describes: its tokens once approved (with a
-/// `device_redeem` event in the same transaction), else why not yet (or not at all).
+/// One poll of the device by `client`: its tokens once approved (with a `device_redeem` event in
+/// the same transaction), else why not yet (or not at all). Another client's device code is
+/// refused without touching it.
 pub async fn poll(
     state: &AppState,
     meta: &RequestMeta,
+    client: &Client,
     device_code: &str,
     now: OffsetDateTime,
 ) -> Result<TokenResponse, OAuthError> {
@@ -76,6 +81,13 @@ pub async fn poll(
     let row = db::device::poll(&mut *tx, &secrets::digest(device_code), now)
         .await?
         .ok_or_else(|| OAuthError::new(OAuthCode::InvalidGrant, "unknown device code"))?;
+    if row.client_id != client.id {
+        drop(tx);
+        return Err(OAuthError::new(
+            OAuthCode::InvalidGrant,
+            "device code was issued to another client",
+        ));
+    }
     let interval = time::Duration::seconds(row.interval_seconds.into());
     let too_soon = row.last_polled_at.is_some_and(|last| now - last < interval);
     if too_soon && row.status == DeviceStatus::Pending {
@@ -104,10 +116,13 @@ pub async fn poll(
                 .ok_or_else(|| {
                     OAuthError::new(OAuthCode::InvalidGrant, "device code already used")
                 })?;
-            let (tokens, session) = super::pair::issue(state, &mut tx, session_id, now).await?;
+            let with_refresh = client.allows(Grant::RefreshToken);
+            let (tokens, session) =
+                super::pair::issue(state, &mut tx, session_id, with_refresh, now).await?;
             let p = &session.principal;
             let event = AuditEvent::new("device_redeem", Outcome::Success, meta, now)
                 .principal(Some(p.id), &p.display, p.kind)
+                .detail("client_id", &client.id)
                 .detail("session_id", session_id);
             db::audit::append(&mut tx, &[event]).await?;
             tx.commit().await?;
@@ -147,6 +162,7 @@ pub async fn confirm(
     let device = review(state, user_code, now).await?;
     let to = LoginDestination {
         flow: LoginFlow::Device,
+        client_id: &device.client_id,
         client_redirect_uri: None,
         client_state: None,
         code_challenge: None,

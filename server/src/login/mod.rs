@@ -6,6 +6,7 @@
 pub mod authorize;
 pub mod callback;
 pub mod ci_exchange;
+pub mod client_auth;
 pub mod code;
 pub mod device;
 pub mod logout;

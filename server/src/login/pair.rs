@@ -1,4 +1,5 @@
-//! Token pairs: a fresh access token and a new refresh token for a live login session.
+//! Token pairs: a fresh access token and (for a client allowed the refresh grant) a new refresh
+//! token for a live login session.
 
 use sqlx::PgConnection;
 use time::OffsetDateTime;
@@ -12,11 +13,13 @@ use crate::{
     state::AppState,
 };
 
-/// Issues the pair inside the caller's transaction; the session must still be live.
+/// Issues the pair inside the caller's transaction; the session must still be live. Without
+/// `with_refresh` there is only the access token.
 pub(super) async fn issue(
     state: &AppState,
     conn: &mut PgConnection,
     session_id: Uuid,
+    with_refresh: bool,
     now: OffsetDateTime,
 ) -> Result<(TokenResponse, ActiveSession), OAuthError> {
     let session = db::sessions::find_active(&mut *conn, session_id, now)
@@ -36,15 +39,14 @@ pub(super) async fn issue(
             ),
         ));
     }
-    let refresh = secrets::random_token("tvr_");
-    db::refresh::insert(
-        &mut *conn,
-        &secrets::digest(&refresh),
-        session_id,
-        now,
-        session.expires_at,
-    )
-    .await?;
+    let refresh = if with_refresh {
+        let token = secrets::random_token("tvr_");
+        let hash = secrets::digest(&token);
+        db::refresh::insert(&mut *conn, &hash, session_id, now, session.expires_at).await?;
+        Some(token)
+    } else {
+        None
+    };
     let (access_token, expires_in) = state.tokens.issue(
         session.principal.id,
         session_id,
@@ -55,7 +57,7 @@ pub(super) async fn issue(
         access_token,
         token_type: "Bearer".into(),
         expires_in,
-        refresh_token: Some(refresh),
+        refresh_token: refresh,
         scope: None,
         issued_token_type: None,
     };

@@ -6,6 +6,7 @@ use vault_api::TokenResponse;
 
 use crate::{
     audit::{AuditEvent, Outcome},
+    clients::Client,
     db::{self, refresh::Presented},
     error::{OAuthCode, OAuthError},
     login::{membership::Checked, refusal::Attempt},
@@ -14,15 +15,26 @@ use crate::{
     state::AppState,
 };
 
-/// New tokens for the presented refresh token, with a `token_refresh` event.
+/// New tokens for the refresh token `client` presented, with a `token_refresh` event. A token
+/// of another client's login is refused before it is used, so that login goes on.
 pub async fn refresh(
     state: &AppState,
     meta: &RequestMeta,
+    client: &Client,
     presented: &str,
     now: OffsetDateTime,
 ) -> Result<TokenResponse, OAuthError> {
+    let hash = secrets::digest(presented);
+    let owner = db::sessions::client_of_token(&state.db, &hash).await?;
+    if owner.is_some_and(|owner| owner != client.id) {
+        let error = OAuthError::new(
+            OAuthCode::InvalidGrant,
+            "refresh token was issued to another client",
+        );
+        return Err(refused(state, meta, client, presented, error).await);
+    }
     let mut tx = state.db.begin().await?;
-    let session_id = match db::refresh::present(&mut tx, &secrets::digest(presented), now).await? {
+    let session_id = match db::refresh::present(&mut tx, &hash, now).await? {
         Presented::Fresh { session_id } => session_id,
         Presented::Reused { session_id } => {
             let who = db::sessions::find_active(&mut *tx, session_id, now).await?;
@@ -42,7 +54,6 @@ pub async fn refresh(
             ));
         }
         Presented::Expired | Presented::Unknown => {
-            let hash = secrets::digest(presented);
             let opened = db::sessions::created_at_of_token(&mut *tx, &hash).await?;
             drop(tx);
             let max_age = state.config.oidc.login.login_max_age;
@@ -59,7 +70,7 @@ pub async fn refresh(
                     "refresh token is invalid or expired; run `vault login`",
                 ),
             };
-            return Err(refused(state, meta, presented, error).await);
+            return Err(refused(state, meta, client, presented, error).await);
         }
     };
     match super::membership::check(state, &mut tx, meta, session_id, now).await? {
@@ -74,15 +85,17 @@ pub async fn refresh(
             return Err(error);
         }
     }
-    let (tokens, s) = match super::pair::issue(state, &mut tx, session_id, now).await {
+    let (tokens, s) = match super::pair::issue(state, &mut tx, session_id, true, now).await {
         Ok(done) => done,
         Err(error) => {
             drop(tx);
-            return Err(refused(state, meta, presented, error).await);
+            return Err(refused(state, meta, client, presented, error).await);
         }
     };
     db::sessions::touch_refreshed(&mut *tx, session_id, now).await?;
-    let event = AuditEvent::new("token_refresh", Outcome::Success, meta, now).by(s.actor());
+    let event = AuditEvent::new("token_refresh", Outcome::Success, meta, now)
+        .by(s.actor())
+        .detail("client_id", &client.id);
     db::audit::append(&mut tx, &[event]).await?;
     tx.commit().await?;
     Ok(tokens)
@@ -92,14 +105,16 @@ pub async fn refresh(
 async fn refused(
     state: &AppState,
     meta: &RequestMeta,
+    client: &Client,
     presented: &str,
     error: OAuthError,
 ) -> OAuthError {
     let attempt = Attempt {
         endpoint: "/oauth/token",
         grant: Some("refresh_token"),
-        client_id: Some(vault_api::CLI_CLIENT_ID),
+        client_id: Some(&client.id),
         presented: Some(presented),
+        ..Attempt::default()
     };
     super::refusal::refused(state, meta, attempt, error).await
 }

@@ -35,6 +35,9 @@ pub struct Attempt<'a> {
     pub client_id: Option<&'a str>,
     /// The code, refresh token or device code presented (recorded by length and hash prefix).
     pub presented: Option<&'a str>,
+    /// How the client authenticated (`none`, `client_secret_basic`, `client_secret_post`); the
+    /// secret itself is never recorded.
+    pub client_auth: Option<&'static str>,
 }
 
 /// Commits the event of a refused request.
@@ -67,6 +70,9 @@ pub async fn refused(
     }
     if let Some(client_id) = attempt.client_id {
         event = event.detail("client_id", cut_str(client_id, NAME_BYTES));
+    }
+    if let Some(method) = attempt.client_auth {
+        event = event.detail("client_auth", method);
     }
     if let Some(secret) = attempt.presented {
         event = describe_secret(event, "presented", secret);

@@ -1,4 +1,4 @@
-//! Device authorization (RFC 8628): `POST /oauth/device` for the CLI, and the `/device` page
+//! Device authorization (RFC 8628): `POST /oauth/device` for clients, and the `/device` page
 //! where the person confirms the code and goes on to the IdP.
 
 use axum::{
@@ -12,13 +12,15 @@ use axum::{
 };
 use serde::Deserialize;
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
+use vault_api::GRANT_DEVICE_CODE;
 
 use crate::{
+    clients::Grant,
     clock,
     db::device::PendingDevice,
     error::{ApiError, OAuthError},
     login::{
-        self,
+        self, client_auth,
         refusal::{self, Attempt},
     },
     request_meta::RequestMeta,
@@ -36,28 +38,44 @@ const MAX_USER_CODE: usize = 32;
 #[derive(Debug, Deserialize)]
 pub struct DeviceRequest {
     client_id: Option<String>,
+    client_secret: Option<String>,
 }
 
-/// `POST /oauth/device`
+/// `POST /oauth/device`: the client authenticates as at `/oauth/token` (RFC 8628 §3.1) and must
+/// be allowed the device grant.
 pub async fn authorize_device(
     State(state): State<AppState>,
     meta: RequestMeta,
+    headers: HeaderMap,
     form: Result<Form<DeviceRequest>, FormRejection>,
 ) -> Result<Response, OAuthError> {
-    let attempt = |client_id| Attempt {
-        endpoint: "/oauth/device",
-        client_id,
+    const ENDPOINT: &str = "/oauth/device";
+    let attempt = Attempt {
+        endpoint: ENDPOINT,
+        grant: Some(GRANT_DEVICE_CODE),
         ..Attempt::default()
     };
     let f = match form {
         Ok(Form(f)) => f,
-        Err(e) => return Err(refusal::refused(&state, &meta, attempt(None), e.into()).await),
+        Err(e) => return Err(refusal::refused(&state, &meta, attempt, e.into()).await),
     };
-    if let Err(e) = OAuthError::check_client(f.client_id.as_deref()) {
-        let attempt = attempt(f.client_id.as_deref());
-        return Err(refusal::refused(&state, &meta, attempt, e).await);
-    }
-    let body = login::device::start(&state, &meta, clock::now()).await?;
+    let (id, secret) = (f.client_id.as_deref(), f.client_secret.as_deref());
+    let grant = Some(GRANT_DEVICE_CODE);
+    let client =
+        client_auth::identify(&state, &meta, &headers, id, secret, ENDPOINT, grant).await?;
+    let client = match client {
+        Some(c) if c.allows(Grant::DeviceCode) => c,
+        other => {
+            let id = other.map_or("", |c| c.id.as_str());
+            let attempt = Attempt {
+                client_id: Some(id),
+                ..attempt
+            };
+            let error = OAuthError::not_allowed(id, "the device grant");
+            return Err(refusal::refused(&state, &meta, attempt, error).await);
+        }
+    };
+    let body = login::device::start(&state, &meta, client, clock::now()).await?;
     Ok(Json(body).into_response())
 }
 

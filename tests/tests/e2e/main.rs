@@ -50,6 +50,7 @@ mod keys_replicas;
 mod keys_rotation;
 mod login;
 mod membership;
+mod oauth_clients;
 mod oauth_flow;
 mod page_headers;
 mod policy;
