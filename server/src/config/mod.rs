@@ -3,6 +3,7 @@
 
 mod ci;
 mod cleanup;
+mod console;
 mod database;
 mod http;
 mod identities;
@@ -22,6 +23,7 @@ use std::path::Path;
 
 pub use ci::{CiIssuer, CiRule};
 pub use cleanup::CleanupConfig;
+pub use console::ConsoleConfig;
 pub use database::{DatabaseConfig, Timeouts};
 pub use http::HttpConfig;
 pub use identities::Identity;

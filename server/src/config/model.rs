@@ -9,6 +9,7 @@ use url::Url;
 use super::{
     ci::{CiIssuer, CiRule},
     cleanup::CleanupConfig,
+    console::ConsoleConfig,
     database::{DatabaseConfig, Timeouts},
     http::HttpConfig,
     identities::Identity,
@@ -63,6 +64,8 @@ pub struct Config {
     pub timeouts: Timeouts,
     /// `[cleanup]`: how often expired short-lived rows are removed.
     pub cleanup: CleanupConfig,
+    /// `[console]`: where console sign-in URLs are exchanged.
+    pub console: ConsoleConfig,
 }
 
 impl Config {

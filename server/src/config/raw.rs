@@ -7,6 +7,7 @@ use serde::Deserialize;
 use super::{
     ci::{validate_issuers, RawCiIssuer},
     cleanup::RawCleanup,
+    console::RawConsole,
     database::{RawDatabase, RawTimeouts},
     http::RawHttp,
     identities::{self, RawIdentity},
@@ -64,6 +65,8 @@ pub(super) struct RawConfig {
     cleanup: RawCleanup,
     #[serde(default)]
     timeouts: RawTimeouts,
+    #[serde(default)]
+    console: RawConsole,
 }
 
 #[derive(Deserialize, Default)]
@@ -189,6 +192,7 @@ impl RawConfig {
         let database = self.database.validate(&mut p);
         let timeouts = self.timeouts.validate(&mut p);
         let cleanup = self.cleanup.validate(&mut p);
+        let console = self.console.validate(&mut p);
         if let Some(name) = aws.as_ref().and_then(|a| a.identity.as_ref()) {
             if !identities.iter().any(|i| &i.name == name) {
                 p.push(format!(
@@ -239,6 +243,7 @@ impl RawConfig {
             database,
             timeouts,
             cleanup,
+            console,
             audit: AuditConfig {
                 retention,
                 prune_interval: prune_interval.expect("checked"),
