@@ -7,6 +7,7 @@ pub mod aws;
 pub mod ci;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod error;
 pub mod issuance;

@@ -127,13 +127,12 @@ pub async fn assume(
             Ok(done) => done,
             Err(e) => {
                 tracing::warn!(error = %e, role = %grant.profile.role_arn, "AssumeRole failed");
-                event.outcome = Outcome::Failure;
-                event.reason = Some(format!("sts:AssumeRole failed: {e}"));
-                state.audit.write(event).await?;
-                return Err(ApiError::BadGateway(format!(
+                let message = format!(
                     "AWS refused to issue a session for `{}`: {e}",
                     grant.profile.name
-                )));
+                );
+                let reason = format!("sts:AssumeRole failed: {e}");
+                return Err(fail(state, event, reason, message).await);
             }
         };
     if let (true, Some(action)) = (reused, reuse) {
@@ -142,6 +141,22 @@ pub async fn assume(
     event.access_key_id = Some(session.access_key_id.clone());
     event.expiration = Some(session.expiration);
     Ok(Assumed { session, event })
+}
+
+/// A hand-out that AWS refused after the decision (STS, the federation endpoint): its event is
+/// committed as a failure with `reason`, and the caller gets a 502 saying `message`.
+pub async fn fail(
+    state: &AppState,
+    mut event: AuditEvent,
+    reason: String,
+    message: String,
+) -> ApiError {
+    event.outcome = Outcome::Failure;
+    event.reason = Some(reason);
+    match state.audit.write(event).await {
+        Ok(()) => ApiError::BadGateway(message),
+        Err(e) => e.into(),
+    }
 }
 
 /// The AssumeRole call: people are named by their display name, CI jobs by job and run.
