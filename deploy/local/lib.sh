@@ -1,9 +1,10 @@
 # shellcheck shell=bash
 # Shared by tests/run and deploy/local/demo (sourced, not run): install what the local stack needs
-# and start its services (a private Postgres, moto, the dev OpenID provider).
+# and start its services (a private Postgres, moto, the dev OpenID provider, the stand-in for the
+# AWS federation endpoint).
 #
 # Services are started as children of the calling shell and their PIDs are left in variables
-# (MOTO_PID, IDP_PID; Postgres is driven by pg_ctl and its data directory), so the caller decides
+# (MOTO_PID, IDP_PID, FEDERATION_PID; Postgres is driven by pg_ctl and its data directory), so the caller decides
 # whether they die with it (tests/run's trap) or outlive it (the demo's pid files).
 # Every wait is bounded; failures print the tail of the service's log.
 
@@ -210,4 +211,24 @@ start_idp() {
     done
     [[ -n $IDP_ISSUER ]] || { tail -n 20 "$logf" >&2; die "the dev IdP did not start"; }
     wait_for_url "$IDP_ISSUER/.well-known/openid-configuration" 30 "$IDP_PID" "$logf" || die "the dev IdP did not start"
+}
+
+# start_federation PORT LOG MOTO_URL: the stand-in for the AWS federation endpoint (console sign-in)
+# in the background (0 = any free port), checking sessions against moto. Sets FEDERATION_PID and
+# FEDERATION_URL (read from its `FEDERATION_URL=` line).
+start_federation() {
+    local port=$1 logf=$2 out="$2.stdout" i
+    "${DETACH[@]}" python3 "$REPO_ROOT/deploy/local/federation_standin.py" --port "$port" --moto "$3" \
+        >"$out" 2>"$logf" </dev/null &
+    FEDERATION_PID=$!
+    FEDERATION_URL=
+    for ((i = 0; i < 300; i++)); do
+        FEDERATION_URL="$(sed -n 's/^FEDERATION_URL=//p' "$out" 2>/dev/null | head -n1 || true)"
+        [[ -n $FEDERATION_URL ]] && break
+        pid_alive "$FEDERATION_PID" || break
+        sleep 0.1
+    done
+    [[ -n $FEDERATION_URL ]] || { tail -n 20 "$logf" >&2; die "the federation stand-in did not start"; }
+    wait_for_url "${FEDERATION_URL%/federation}/healthz" 30 "$FEDERATION_PID" "$logf" \
+        || die "the federation stand-in did not start"
 }
