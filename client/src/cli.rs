@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::command::{
-    admin, audit, credential_process, exec, export, list, login, logout, serve, whoami,
+    admin, audit, console, credential_process, exec, export, list, login, logout, serve, whoami,
 };
 use crate::config::ServerUrl;
 use crate::globals::Globals;
@@ -39,6 +39,8 @@ enum Command {
     Export(export::Cmd),
     /// Print credentials for the AWS SDKs' `credential_process` setting
     CredentialProcess(credential_process::Cmd),
+    /// Open the AWS console as a profile's role (or print its sign-in URL with --stdout)
+    Console(console::Cmd),
     /// Search, follow, verify and export the audit log (admins)
     Audit(Box<audit::Cmd>),
     /// See and rotate the IAM keys the server signs with (admins)
@@ -59,6 +61,7 @@ impl Cli {
             Command::Logout(cmd) => with_runtime(g, |server, store| cmd.run(server, store)),
             Command::Whoami(cmd) => with_runtime(g, |server, store| cmd.run(server, store)),
             Command::List(cmd) => with_runtime(g, |server, store| cmd.run(server, store)),
+            Command::Console(cmd) => with_runtime(g, |server, store| cmd.run(server, store)),
             Command::Audit(cmd) => on_runtime(g, |server, store| cmd.run(server, store)),
             Command::Admin(cmd) => with_runtime(g, |server, store| cmd.run(server, store)),
         }

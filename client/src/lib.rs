@@ -16,6 +16,7 @@ pub mod env;
 pub mod error;
 pub mod globals;
 pub mod http;
+pub mod opener;
 pub mod output;
 pub mod runtime;
 pub mod store;

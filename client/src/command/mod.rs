@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod console;
 pub mod credential_process;
 pub mod exec;
 pub mod export;
