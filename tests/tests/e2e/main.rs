@@ -23,6 +23,7 @@ mod ci_exchange;
 mod ci_replay;
 mod cli_refresh;
 mod commands;
+mod console;
 mod credential_endpoints;
 mod credential_process;
 mod credential_server_api;
