@@ -70,24 +70,25 @@ impl Cmd {
 
 /// Says why the server gave no sign-in URL, in terms of what to do about it.
 fn explain(err: anyhow::Error, profile: &str) -> anyhow::Error {
-    let hint = match err.downcast_ref::<ApiError>() {
-        Some(ApiError::Forbidden { .. }) => format!(
-            "`vault list` shows the profiles you may use; ask an admin if you need `{profile}`"
+    let (message, hint) = match err.downcast_ref::<ApiError>() {
+        Some(ApiError::Forbidden { message }) => (
+            message,
+            format!("`vault list` shows the profiles you may use; ask an admin if you need `{profile}`"),
         ),
-        Some(ApiError::Status { status: 404, .. }) => {
-            "`vault list` shows the profiles you may use".to_owned()
+        Some(ApiError::Status { status: 404, message, .. }) => {
+            (message, "`vault list` shows the profiles you may use".to_owned())
         }
-        Some(ApiError::Status { status: 400, .. }) => {
-            "--service takes one of the consoles named above; --destination an https URL on the console's domain".to_owned()
-        }
-        Some(ApiError::Status { status: 502, .. }) => {
-            "the server could not get a sign-in token from AWS; try again, and if it persists ask an admin to look at the server's log".to_owned()
-        }
+        Some(ApiError::Status { status: 400, message, .. }) => (
+            message,
+            "--service takes one of the consoles named above; --destination an https URL on the console's domain".to_owned(),
+        ),
+        Some(ApiError::Status { status: 502, message, .. }) => (
+            message,
+            "the server could not get a sign-in token from AWS; try again, and if it persists ask an admin to look at the server's log".to_owned(),
+        ),
         _ => return err,
     };
-    UserError::new(crate::error::one_line(&err))
-        .hint(hint)
-        .into()
+    UserError::new(message.clone()).hint(hint).into()
 }
 
 #[cfg(test)]

@@ -84,7 +84,7 @@ impl Federation {
         // The URL holds the session: errors are reported without it.
         let unreachable = |e: reqwest::Error| FederationError::Unreachable {
             host: host.clone(),
-            cause: e.without_url().to_string(),
+            cause: causes(&e.without_url()),
         };
         let mut answer = self.http.get(url).send().await.map_err(unreachable)?;
         let status = answer.status();
@@ -111,6 +111,19 @@ impl Federation {
             _ => Err(FederationError::NoToken { host }),
         }
     }
+}
+
+/// An error and its causes on one line (reqwest's own text alone says only "error sending
+/// request"). `e` must hold no URL: the request's held the session.
+fn causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    for _ in 0..4 {
+        let Some(cause) = source else { break };
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
 }
 
 /// The sign-in URL: `endpoint?Action=login&Issuer=..&Destination=..&SigninToken=..`.
