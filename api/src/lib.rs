@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod console;
 pub mod revocations;
 
 use serde::{Deserialize, Serialize};

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::command::{
-    admin, audit, completion, credential_process, exec, export, list, login, logout, serve, status,
-    whoami,
+    admin, audit, completion, console, credential_process, exec, export, list, login, logout,
+    serve, status, whoami,
 };
 use crate::config::ServerUrl;
 use crate::globals::Globals;
@@ -42,6 +42,8 @@ enum Command {
     Export(export::Cmd),
     /// Print credentials for the AWS SDKs' `credential_process` setting
     CredentialProcess(credential_process::Cmd),
+    /// Open the AWS console as a profile's role (or print its sign-in URL with --stdout)
+    Console(console::Cmd),
     /// Search, follow, verify and export the audit log (admins)
     Audit(Box<audit::Cmd>),
     /// See and rotate the IAM keys the server signs with (admins)
@@ -65,6 +67,7 @@ impl Cli {
             Command::Whoami(cmd) => with_runtime(g, |server, store| cmd.run(server, store)),
             Command::List(cmd) => with_runtime(g, |server, store| cmd.run(server, store)),
             Command::Status(cmd) => with_runtime(g, |server, store| cmd.run(server, store)),
+            Command::Console(cmd) => with_runtime(g, |server, store| cmd.run(server, store)),
             Command::Audit(cmd) => on_runtime(g, |server, store| cmd.run(server, store)),
             Command::Admin(cmd) => with_runtime(g, |server, store| cmd.run(server, store)),
             Command::Completion(cmd) => cmd.run().map(|()| ExitCode::SUCCESS),

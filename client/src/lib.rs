@@ -18,6 +18,7 @@ pub mod error;
 pub mod globals;
 pub mod http;
 pub mod known_profiles;
+pub mod opener;
 pub mod output;
 pub mod runtime;
 pub mod store;

@@ -1,9 +1,10 @@
 # shellcheck shell=bash
 # Shared by tests/run and deploy/local/demo (sourced, not run): install what the local stack needs
-# and start its services (a private Postgres, moto, the dev OpenID provider).
+# and start its services (a private Postgres, moto, the dev OpenID provider, the stand-in for the
+# AWS federation endpoint).
 #
 # Services are started as children of the calling shell and their PIDs are left in variables
-# (MOTO_PID, IDP_PID; Postgres is driven by pg_ctl and its data directory), so the caller decides
+# (MOTO_PID, IDP_PID, FEDERATION_PID; Postgres is driven by pg_ctl and its data directory), so the caller decides
 # whether they die with it (tests/run's trap) or outlive it (the demo's pid files).
 # Every wait is bounded; failures print the tail of the service's log.
 
@@ -194,20 +195,41 @@ start_moto() {
     wait_for_url "$MOTO_URL/moto-api/" 30 "$MOTO_PID" "$logf" || die "moto did not start"
 }
 
+# announced OUT PREFIX PID: the value of the first `PREFIX=value` line a service prints to OUT
+# (bounded: 30 s, or until PID dies); empty when none came.
+announced() {
+    local value= i
+    for ((i = 0; i < 300; i++)); do
+        value="$(sed -n "s/^$2=//p" "$1" 2>/dev/null | head -n1 || true)"
+        [[ -n $value ]] && break
+        pid_alive "$3" || break
+        sleep 0.1
+    done
+    echo "$value"
+}
+
 # start_idp PORT LOG [CLIENT_ID CLIENT_SECRET]: the dev OpenID provider in the background
 # (0 = any free port). Sets IDP_PID and IDP_ISSUER (read from its `ISSUER=` line).
 start_idp() {
-    local port=$1 logf=$2 out="$2.stdout" i
+    local port=$1 logf=$2 out="$2.stdout"
     "${DETACH[@]}" node "$IDP_DIR/server.js" --port "$port" --client-id "${3:-team-vault}" --client-secret "${4:-dev-secret}" \
         >"$out" 2>"$logf" </dev/null &
     IDP_PID=$!
-    IDP_ISSUER=
-    for ((i = 0; i < 300; i++)); do
-        IDP_ISSUER="$(sed -n 's/^ISSUER=//p' "$out" 2>/dev/null | head -n1 || true)"
-        [[ -n $IDP_ISSUER ]] && break
-        pid_alive "$IDP_PID" || break
-        sleep 0.1
-    done
+    IDP_ISSUER="$(announced "$out" ISSUER "$IDP_PID")"
     [[ -n $IDP_ISSUER ]] || { tail -n 20 "$logf" >&2; die "the dev IdP did not start"; }
     wait_for_url "$IDP_ISSUER/.well-known/openid-configuration" 30 "$IDP_PID" "$logf" || die "the dev IdP did not start"
+}
+
+# start_federation PORT LOG MOTO_URL: the stand-in for the AWS federation endpoint (console sign-in)
+# in the background (0 = any free port), checking sessions against moto. Sets FEDERATION_PID and
+# FEDERATION_URL (read from its `FEDERATION_URL=` line).
+start_federation() {
+    local port=$1 logf=$2 out="$2.stdout"
+    "${DETACH[@]}" python3 "$REPO_ROOT/deploy/local/federation_standin.py" --port "$port" --moto "$3" \
+        >"$out" 2>"$logf" </dev/null &
+    FEDERATION_PID=$!
+    FEDERATION_URL="$(announced "$out" FEDERATION_URL "$FEDERATION_PID")"
+    [[ -n $FEDERATION_URL ]] || { tail -n 20 "$logf" >&2; die "the federation stand-in did not start"; }
+    wait_for_url "${FEDERATION_URL%/federation}/healthz" 30 "$FEDERATION_PID" "$logf" \
+        || die "the federation stand-in did not start"
 }

@@ -8,6 +8,7 @@ pub mod ci;
 pub mod clients;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod error;
 pub mod issuance;

@@ -90,6 +90,7 @@ impl Application {
         sessions.on_principal_revoked(Arc::new(move |principal| reuse.forget(principal)));
         let revocations = sessions.listen(&pool).await;
         let limits = crate::limits::Limits::new(&config.limits);
+        let federation = crate::console::federation::Federation::new(&config.console);
         let state = AppState::new(Inner {
             audit,
             config,
@@ -104,6 +105,7 @@ impl Application {
             owned,
             limits,
             revocations: kill_switch,
+            federation,
         });
         db::audit::append_one(&state.db, &AuditEvent::system("server_start", now))
             .await

@@ -8,6 +8,7 @@ use url::Url;
 use crate::{
     ci::{jwks::JwksCache, reuse::CredentialReuse},
     config::Config,
+    console::federation::Federation,
     keys::OwnedKeys,
     limits::Limits,
     oidc::Upstream,
@@ -44,6 +45,8 @@ pub struct Inner {
     pub limits: Arc<Limits>,
     /// The AWS kill switch: revoked people denied on every served role; see [`crate::revocations`].
     pub revocations: Revocations,
+    /// The AWS federation endpoint that turns sessions into console sign-ins; see [`crate::console`].
+    pub federation: Federation,
 }
 
 impl AppState {

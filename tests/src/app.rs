@@ -51,6 +51,7 @@ pub struct TestAppBuilder {
     limits: Option<String>,
     idp_issuer: Option<String>,
     oidc_toml: String,
+    federation_url: Option<String>,
 }
 
 impl Default for TestAppBuilder {
@@ -71,6 +72,7 @@ impl Default for TestAppBuilder {
             limits: None,
             idp_issuer: None,
             oidc_toml: String::new(),
+            federation_url: None,
         }
     }
 }
@@ -132,6 +134,12 @@ impl TestAppBuilder {
     pub fn oidc_toml(mut self, toml: &str) -> Self {
         self.oidc_toml.push_str(toml);
         self.oidc_toml.push('\n');
+        self
+    }
+
+    /// `[console] federation_url` (default: the test bed's stand-in).
+    pub fn federation_url(mut self, url: &str) -> Self {
+        self.federation_url = Some(url.to_owned());
         self
     }
 
@@ -207,6 +215,9 @@ impl TestAppBuilder {
             refresh_token_ttl: self.refresh_token_ttl,
             profiles: self.profiles.clone(),
             extra_top_level: self.extra_top_level,
+            federation_url: self
+                .federation_url
+                .unwrap_or_else(|| env.federation_url.clone()),
         };
         let config_toml =
             settings

@@ -109,6 +109,7 @@ impl BenchServer {
             limits: Some(String::new()),
             public_url: Some(url.clone()),
             idp_issuer: env.idp_issuer.clone(),
+            federation_url: env.federation_url.clone(),
             moto_url: env.moto_url.clone(),
             account_id: config::random_account_id(),
             access_token_ttl: "1h".into(),

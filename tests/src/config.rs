@@ -86,6 +86,8 @@ pub struct ServerSettings {
     pub audit_retention: Option<(String, String)>,
     /// The body of `[limits]`; `None` writes [`GENEROUS_LIMITS`].
     pub limits: Option<String>,
+    /// `[console] federation_url`: the stand-in, so no test can reach the real endpoint.
+    pub federation_url: String,
 }
 
 /// `[limits]` of tests that are not about rate limits: on, so every request passes the
@@ -133,6 +135,9 @@ impl ServerSettings {
         writeln!(t, "\n[limits]").unwrap();
         t.push_str(self.limits.as_deref().unwrap_or(GENEROUS_LIMITS));
         t.push('\n');
+
+        writeln!(t, "\n[console]").unwrap();
+        writeln!(t, "federation_url = {}", s(&self.federation_url)).unwrap();
 
         writeln!(t, "\n[oidc]").unwrap();
         writeln!(t, "issuer = {}", s(&self.idp_issuer)).unwrap();

@@ -18,6 +18,9 @@ pub struct TestEnv {
     pub idp_dir: PathBuf,
     /// Path of the real AWS CLI.
     pub aws_cli: PathBuf,
+    /// The stand-in for the AWS federation endpoint (`deploy/local/federation_standin.py`),
+    /// e.g. `http://127.0.0.1:5100/federation`; every test server's `[console] federation_url`.
+    pub federation_url: String,
 }
 
 fn required(name: &str) -> String {
@@ -43,6 +46,7 @@ impl TestEnv {
             idp_issuer: required("VAULT_TEST_IDP_ISSUER"),
             idp_dir: required("VAULT_TEST_IDP_DIR").into(),
             aws_cli: required("VAULT_TEST_AWS_CLI").into(),
+            federation_url: required("VAULT_TEST_FEDERATION_URL"),
         })
     }
 

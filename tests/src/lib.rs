@@ -18,6 +18,7 @@ pub mod db_roles;
 pub mod endpoints;
 pub mod env;
 pub mod faults;
+pub mod federation;
 pub mod idp;
 pub mod idp_admin;
 pub mod jwt;

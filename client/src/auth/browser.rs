@@ -33,7 +33,7 @@ pub async fn login(
     eprintln!("Open this URL to log in:");
     eprintln!("{url}");
     if open_browser {
-        if let Err(e) = open::that_detached(url.as_str()) {
+        if let Err(e) = crate::opener::open(url.as_str()) {
             eprintln!("(could not open a browser: {e}; open the URL yourself)");
         }
     }

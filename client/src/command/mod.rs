@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod audit;
 pub mod completion;
+pub mod console;
 pub mod credential_process;
 pub mod exec;
 pub mod export;

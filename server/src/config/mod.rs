@@ -4,6 +4,7 @@
 mod ci;
 mod cleanup;
 mod clients;
+mod console;
 mod database;
 mod http;
 mod identities;
@@ -23,6 +24,7 @@ use std::path::Path;
 
 pub use ci::{CiIssuer, CiRule};
 pub use cleanup::CleanupConfig;
+pub use console::ConsoleConfig;
 pub use database::{DatabaseConfig, Timeouts};
 pub use http::HttpConfig;
 pub use identities::Identity;

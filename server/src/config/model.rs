@@ -11,6 +11,7 @@ use crate::clients::Registry;
 use super::{
     ci::{CiIssuer, CiRule},
     cleanup::CleanupConfig,
+    console::ConsoleConfig,
     database::{DatabaseConfig, Timeouts},
     http::HttpConfig,
     identities::Identity,
@@ -67,6 +68,8 @@ pub struct Config {
     pub cleanup: CleanupConfig,
     /// `vault-cli` and the `[[clients]]`: the OAuth clients that may log people in.
     pub clients: Registry,
+    /// `[console]`: where console sign-in URLs are exchanged.
+    pub console: ConsoleConfig,
 }
 
 impl Config {

@@ -8,6 +8,7 @@ use super::{
     ci::{validate_issuers, RawCiIssuer},
     cleanup::RawCleanup,
     clients::{self, RawClient},
+    console::RawConsole,
     database::{RawDatabase, RawTimeouts},
     http::RawHttp,
     identities::{self, RawIdentity},
@@ -67,6 +68,7 @@ pub(super) struct RawConfig {
     timeouts: RawTimeouts,
     #[serde(default)]
     clients: Vec<RawClient>,
+    console: RawConsole,
 }
 
 #[derive(Deserialize, Default)]
@@ -193,6 +195,7 @@ impl RawConfig {
         let timeouts = self.timeouts.validate(&mut p);
         let cleanup = self.cleanup.validate(&mut p);
         let clients = clients::validate(self.clients, &mut p);
+        let console = self.console.validate(&mut p);
         if let Some(name) = aws.as_ref().and_then(|a| a.identity.as_ref()) {
             if !identities.iter().any(|i| &i.name == name) {
                 p.push(format!(
@@ -244,6 +247,7 @@ impl RawConfig {
             timeouts,
             cleanup,
             clients,
+            console,
             audit: AuditConfig {
                 retention,
                 prune_interval: prune_interval.expect("checked"),

@@ -4,6 +4,7 @@ mod admin;
 mod audit;
 mod authorize;
 mod callback;
+mod console;
 mod cookies;
 mod credentials;
 mod device;
@@ -54,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/credentials", post(credentials::issue))
         .route("/assume-role", post(credentials::assume_role))
         .route("/roles", get(profiles::roles))
+        .route("/v1/console", post(console::sign_in))
         .route("/v1/admin/keys", get(admin::keys))
         .route("/v1/admin/rotate", post(admin::rotate))
         .route("/v1/admin/sessions", get(people::sessions))

@@ -199,6 +199,7 @@ impl KeyBed {
             database_url: url.to_string(),
             public_url: None,
             idp_issuer: env.idp_issuer.clone(),
+            federation_url: env.federation_url.clone(),
             moto_url: match &self.proxy {
                 Some(proxy) => proxy.url.clone(),
                 None => self.aws.moto.url.clone(),

@@ -74,6 +74,7 @@ async fn bash_completes_subcommands_and_the_profiles_the_cli_last_listed() {
 
     assert_eq!(names(bash_offers(&cli, &["exec", ""]).await), ["dev"]);
     assert_eq!(bash_offers(&cli, &["export", "d"]).await, ["dev"]);
+    assert_eq!(bash_offers(&cli, &["console", "d"]).await, ["dev"]);
     assert_eq!(
         bash_offers(&cli, &["exec", "o"]).await,
         Vec::<String>::new()

@@ -25,6 +25,7 @@ mod cli_refresh;
 mod cli_status;
 mod commands;
 mod completion;
+mod console;
 mod credential_endpoints;
 mod credential_process;
 mod credential_server_api;

@@ -51,6 +51,7 @@ async fn sigterm_refuses_new_connections_and_lets_requests_in_flight_finish_and_
         database_url: database.url.clone(),
         public_url: None,
         idp_issuer: env.idp_issuer.clone(),
+        federation_url: env.federation_url.clone(),
         moto_url: env.moto_url.clone(),
         account_id: random_account_id(),
         access_token_ttl: "15m".into(),
