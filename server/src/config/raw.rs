@@ -68,6 +68,7 @@ pub(super) struct RawConfig {
     timeouts: RawTimeouts,
     #[serde(default)]
     clients: Vec<RawClient>,
+    #[serde(default)]
     console: RawConsole,
 }
 
