@@ -100,7 +100,7 @@ pub async fn page_get(
         entry_page(&csrf)
     } else {
         match review(&state, &meta, "GET /device", &code).await {
-            Ok(device) => review_page(&csrf, &code, &device, clock::now()),
+            Ok(device) => review_page(&state, &csrf, &code, &device, clock::now()),
             Err(page) => return page,
         }
     };
@@ -148,7 +148,7 @@ pub async fn page_post(
         None => match review(&state, &meta, "POST /device", &f.user_code).await {
             Ok(device) => with_csrf(
                 &state,
-                review_page(&f.csrf, &f.user_code, &device, now),
+                review_page(&state, &f.csrf, &f.user_code, &device, now),
                 &f.csrf,
             ),
             Err(page) => page,
@@ -225,15 +225,27 @@ fn entry_page(csrf: &str) -> Response {
     page(StatusCode::OK, "Log in a device", &html)
 }
 
-/// Who asked for this device login, from where and when, with Approve and Deny.
-fn review_page(csrf: &str, code: &str, device: &PendingDevice, now: OffsetDateTime) -> Response {
+/// Who asked for this device login (which client, from where, when), with Approve and Deny.
+fn review_page(
+    state: &AppState,
+    csrf: &str,
+    code: &str,
+    device: &PendingDevice,
+    now: OffsetDateTime,
+) -> Response {
     let unknown = "unknown".to_owned();
+    // A client removed from the config since has only its id.
+    let client = match state.config.clients.get(&device.client_id) {
+        Some(c) => format!("{} ({})", c.name, c.id),
+        None => device.client_id.clone(),
+    };
     let asked = device.created_at.format(&Rfc3339).unwrap_or_default();
     let ago = (now - device.created_at).whole_minutes().max(0);
     let html = format!(
         "<p>A device asked to log in as you. Approve only if the code matches the one in your \
          terminal and you started this login yourself.</p>\
          <dl><dt>Code</dt><dd><code>{code}</code></dd>\
+         <dt>Client</dt><dd>{client}</dd>\
          <dt>Requested from</dt><dd>{addr}</dd>\
          <dt>Program</dt><dd>{agent}</dd>\
          <dt>Requested at</dt><dd>{asked} ({ago} min ago)</dd></dl>\
@@ -243,6 +255,7 @@ fn review_page(csrf: &str, code: &str, device: &PendingDevice, now: OffsetDateTi
          <button name=\"confirm\" value=\"yes\">Approve</button> \
          <button name=\"confirm\" value=\"no\">Deny</button></form>",
         code = escape(code),
+        client = escape(&client),
         addr = escape(device.client_addr.as_ref().unwrap_or(&unknown)),
         agent = escape(device.user_agent.as_ref().unwrap_or(&unknown)),
         asked = escape(&asked),

@@ -392,3 +392,40 @@ async fn the_metadata_lists_every_grant_and_client_authentication_method() {
     );
     assert_eq!(meta.revocation_endpoint, app.endpoint("/oauth/revoke"));
 }
+
+#[tokio::test]
+async fn the_device_confirm_page_names_the_client_that_asked() {
+    let app = spawn().await;
+    let started = post(&app, "/oauth/device", &[], Auth::Public(MAIRU)).await;
+    assert_eq!(started.status(), 200);
+    let body: serde_json::Value = started.json().await.expect("device authorization JSON");
+    let user_code = body["user_code"].as_str().expect("user_code");
+    let cli_code = browser::start_device(&app.url, "vault/test")
+        .await
+        .user_code;
+
+    let review = |code: String| {
+        let url = format!("{}?user_code={code}", app.endpoint("/device"));
+        let http = app.http.clone();
+        async move {
+            http.get(url)
+                .send()
+                .await
+                .expect("GET /device")
+                .text()
+                .await
+                .unwrap_or_default()
+        }
+    };
+    let mairus = review(user_code.to_owned()).await;
+    let clis = review(cli_code).await;
+
+    assert!(
+        mairus.contains("<dt>Client</dt><dd>mairu (mairu)</dd>"),
+        "{mairus}"
+    );
+    assert!(
+        clis.contains("<dt>Client</dt><dd>vault CLI (vault-cli)</dd>"),
+        "{clis}"
+    );
+}
