@@ -31,17 +31,18 @@ pub fn resolve(
 /// The longest secret file read.
 const MAX_SECRET_FILE: u64 = 4096;
 
-/// A secret from a file only its owner may read (mode 0600 or 0400, as ssh asks of a private
-/// key), without its trailing newline. The problem never contains the file's content.
+/// A secret from a file others may not read or write (mode 0600, 0400, or 0640/0440 for a group
+/// the server shares, as PostgreSQL accepts for its key and a Kubernetes secret mounted with an
+/// `fsGroup` is), without its trailing newline. The problem never contains the file's content.
 pub fn read_private_file(path: &str) -> Result<String, String> {
     let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {path}: {e}"))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
+        if mode & 0o007 != 0 {
             return Err(format!(
-                "{path} is readable by its group or others (mode {mode:03o}); run `chmod 600 {path}` (in Kubernetes, mount the secret with defaultMode 0400)"
+                "{path} is open to other users (mode {mode:03o}); run `chmod 600 {path}` (in Kubernetes, mount the secret with defaultMode 0440 and the pod's fsGroup)"
             ));
         }
     }
