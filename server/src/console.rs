@@ -56,7 +56,10 @@ pub async fn sign_in(
     let (partition, destination) = match landing(&grant, request) {
         Ok(landing) => landing,
         Err(e) => {
-            let refused = ApiError::BadRequest(e.to_string());
+            let refused = ApiError::Invalid {
+                code: e.code(),
+                message: e.to_string(),
+            };
             return Err(steps::refuse(state, caller, meta, CONSOLE, Some(profile), refused).await);
         }
     };

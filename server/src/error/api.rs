@@ -16,6 +16,9 @@ use crate::{limits::RateLimited, policy::Denial};
 pub enum ApiError {
     #[error("{0}")]
     BadRequest(String),
+    /// A 400 with a code of its own, for a client that tells refusals apart.
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String },
     #[error("{0}")]
     Unauthorized(String),
     #[error("{message}")]
@@ -52,6 +55,7 @@ impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::Invalid { code, .. } => (StatusCode::BAD_REQUEST, code),
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "invalid_token"),
             ApiError::Forbidden { code, .. } => (StatusCode::FORBIDDEN, code),
             ApiError::NotFound { code, .. } => (StatusCode::NOT_FOUND, code),

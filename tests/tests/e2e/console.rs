@@ -165,10 +165,26 @@ async fn console_lands_on_the_service_or_destination_asked_for_and_refuses_one_o
         "{unknown}"
     );
     let denied = app.audit_rows_for("console_deny").await;
-    assert_eq!(denied.len(), 2, "{denied:#?}");
-    assert!(denied
-        .iter()
-        .all(|r| r["details"]["code"] == "bad_request" && r["profile"] == "dev"));
+    let codes: Vec<&Value> = denied.iter().map(|r| &r["details"]["code"]).collect();
+    assert_eq!(
+        codes,
+        [&json!("bad_destination"), &json!("unknown_service")],
+        "{denied:#?}"
+    );
+    assert!(denied.iter().all(|r| r["profile"] == "dev"), "{denied:#?}");
+    // The API answers the same codes, for clients that tell refusals apart.
+    let token = app.oauth().login("alice").await.access_token;
+    let resp = app
+        .http
+        .post(app.endpoint("/v1/console"))
+        .bearer_auth(&token)
+        .json(&json!({"profile": "dev", "region": "moon-1; drop"}))
+        .send()
+        .await
+        .expect("POST /v1/console");
+    assert_eq!(resp.status(), 400);
+    let body: Value = resp.json().await.expect("a JSON error");
+    assert_eq!(body["error"], "bad_region", "{body}");
     assert_eq!(
         app.audit_rows_for("console_issue").await.len(),
         2,
