@@ -13,6 +13,27 @@ async fn the_console_issue(app: &TestApp) -> Value {
     rows.into_iter().next().expect("one row")
 }
 
+/// `POST /v1/console` with `body` under `token`: the status and the answer's text.
+async fn post_console(app: &TestApp, token: &str, body: Value) -> (u16, String) {
+    let resp = app
+        .http
+        .post(app.endpoint("/v1/console"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("POST /v1/console");
+    let status = resp.status().as_u16();
+    (status, resp.text().await.expect("a body"))
+}
+
+/// The JSON error of a refused `POST /v1/console`, after checking its status.
+async fn console_error(app: &TestApp, token: &str, body: Value, status: u16) -> Value {
+    let (got, text) = post_console(app, token, body).await;
+    assert_eq!(got, status, "{text}");
+    serde_json::from_str(&text).expect("a JSON error")
+}
+
 /// `vault console ARGS… --stdout` for alice, its URL taken apart.
 async fn console_url(cli: &Cli, args: &[&str]) -> SignInUrl {
     let mut all = vec!["console"];
@@ -174,16 +195,13 @@ async fn console_lands_on_the_service_or_destination_asked_for_and_refuses_one_o
     assert!(denied.iter().all(|r| r["profile"] == "dev"), "{denied:#?}");
     // The API answers the same codes, for clients that tell refusals apart.
     let token = app.oauth().login("alice").await.access_token;
-    let resp = app
-        .http
-        .post(app.endpoint("/v1/console"))
-        .bearer_auth(&token)
-        .json(&json!({"profile": "dev", "region": "moon-1; drop"}))
-        .send()
-        .await
-        .expect("POST /v1/console");
-    assert_eq!(resp.status(), 400);
-    let body: Value = resp.json().await.expect("a JSON error");
+    let body = console_error(
+        &app,
+        &token,
+        json!({"profile": "dev", "region": "moon-1; drop"}),
+        400,
+    )
+    .await;
     assert_eq!(body["error"], "bad_region", "{body}");
     assert_eq!(
         app.audit_rows_for("console_issue").await.len(),
@@ -213,16 +231,13 @@ async fn console_for_a_denied_profile_is_a_403_with_a_hint_audited_and_never_rea
     );
 
     let token = app.oauth().login("alice").await.access_token;
-    let resp = app
-        .http
-        .post(app.endpoint("/v1/console"))
-        .bearer_auth(&token)
-        .json(&json!({"profile": "ops", "service": "s3"}))
-        .send()
-        .await
-        .expect("POST /v1/console");
-    assert_eq!(resp.status(), 403);
-    let body: Value = resp.json().await.expect("a JSON error");
+    let body = console_error(
+        &app,
+        &token,
+        json!({"profile": "ops", "service": "s3"}),
+        403,
+    )
+    .await;
     assert_eq!(body["error"], "not_allowed", "{body}");
 
     let denied = app.audit_rows_for("console_deny").await;
@@ -293,16 +308,8 @@ async fn console_with_the_federation_endpoint_down_is_a_clear_502_and_nothing_is
         .await;
     let token = app.oauth().login("alice").await.access_token;
 
-    let resp = app
-        .http
-        .post(app.endpoint("/v1/console"))
-        .bearer_auth(&token)
-        .json(&json!({"profile": "dev"}))
-        .send()
-        .await
-        .expect("POST /v1/console");
-    assert_eq!(resp.status(), 502);
-    let text = resp.text().await.expect("a body");
+    let (status, text) = post_console(&app, &token, json!({"profile": "dev"})).await;
+    assert_eq!(status, 502, "{text}");
     let body: Value = serde_json::from_str(&text).expect("a JSON error");
     assert_eq!(body["error"], "upstream_error", "{body}");
     let message = body["message"].as_str().unwrap_or_default();
@@ -365,17 +372,7 @@ async fn a_ci_job_gets_no_console_sign_in_and_the_refusal_is_audited() {
         .await
         .access_token();
 
-    let resp = app
-        .http
-        .post(app.endpoint("/v1/console"))
-        .bearer_auth(&access)
-        .json(&json!({"profile": "deploy"}))
-        .send()
-        .await
-        .expect("POST /v1/console");
-
-    assert_eq!(resp.status(), 403);
-    let body: Value = resp.json().await.expect("a JSON error");
+    let body = console_error(&app, &access, json!({"profile": "deploy"}), 403).await;
     assert_eq!(body["error"], "console_for_people", "{body}");
     assert!(
         body["message"]
