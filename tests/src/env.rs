@@ -21,6 +21,8 @@ pub struct TestEnv {
     /// The stand-in for the AWS federation endpoint (`deploy/local/federation_standin.py`),
     /// e.g. `http://127.0.0.1:5100/federation`; every test server's `[console] federation_url`.
     pub federation_url: String,
+    /// This run's scratch directory (screenshots of pages go under it).
+    pub scratch_dir: PathBuf,
 }
 
 fn required(name: &str) -> String {
@@ -47,7 +49,18 @@ impl TestEnv {
             idp_dir: required("VAULT_TEST_IDP_DIR").into(),
             aws_cli: required("VAULT_TEST_AWS_CLI").into(),
             federation_url: required("VAULT_TEST_FEDERATION_URL"),
+            scratch_dir: required("VAULT_TEST_SCRATCH_DIR").into(),
         })
+    }
+
+    /// The Python of the tests' venv (moto, the AWS CLI, Playwright).
+    pub fn python(&self) -> PathBuf {
+        self.aws_cli.with_file_name("python")
+    }
+
+    /// A script of `tests/browser/`, the Playwright scenarios.
+    pub fn browser_script(&self, name: &str) -> PathBuf {
+        self.idp_dir.with_file_name("browser").join(name)
     }
 
     /// `autologin.js` in the IdP directory.

@@ -15,6 +15,7 @@ mod audit_secrets;
 mod audit_trigger;
 mod availability;
 mod background_bounds;
+mod browser_pages;
 mod cache;
 mod ci_attacks;
 mod ci_attacks_claims;
