@@ -55,7 +55,11 @@ async fn the_ecs_endpoint_refuses_a_wrong_or_missing_token_a_rebinding_host_and_
         StatusCode::OK
     );
 
-    let wrong = format!("{}0", &token[..63]);
+    // The token with its last digit changed (appending a fixed `0` left it unchanged one time
+    // in sixteen).
+    let last = if token.ends_with('0') { '1' } else { '0' };
+    let wrong = format!("{}{last}", &token[..token.len() - 1]);
+    assert_ne!(wrong, token);
     for (what, request) in [
         ("no token", http.get(&uri)),
         (
