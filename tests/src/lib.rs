@@ -12,6 +12,7 @@ pub mod bench;
 pub mod browser;
 pub mod ci_issuer;
 pub mod cli;
+pub mod clients;
 pub mod config;
 pub mod database;
 pub mod db_roles;

@@ -166,29 +166,23 @@ pub async fn set_membership(
     Ok(())
 }
 
-/// When the session a refresh token belongs to was opened (used or not, live or not).
-#[tracing::instrument(skip_all)]
-pub async fn created_at_of_token(
-    ex: impl PgExecutor<'_>,
-    token_hash: &str,
-) -> Result<Option<OffsetDateTime>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT s.created_at FROM refresh_tokens r JOIN login_sessions s ON s.id = r.session_id
-         WHERE r.token_hash = $1",
-    )
-    .bind(token_hash)
-    .fetch_optional(ex)
-    .await
+/// The login session a refresh token belongs to (used or not, live or not): its OAuth client,
+/// and when it was opened.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TokenOwner {
+    pub client_id: String,
+    pub created_at: OffsetDateTime,
 }
 
-/// The OAuth client whose login session a refresh token belongs to (used or not, live or not).
+/// The [`TokenOwner`] of the refresh token with this hash, if the token was ever issued.
 #[tracing::instrument(skip_all)]
-pub async fn client_of_token(
+pub async fn owner_of_token(
     ex: impl PgExecutor<'_>,
     token_hash: &str,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT s.client_id FROM refresh_tokens r JOIN login_sessions s ON s.id = r.session_id
+) -> Result<Option<TokenOwner>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT s.client_id, s.created_at FROM refresh_tokens r
+         JOIN login_sessions s ON s.id = r.session_id
          WHERE r.token_hash = $1",
     )
     .bind(token_hash)

@@ -24,8 +24,8 @@ pub async fn logout(
     now: OffsetDateTime,
 ) -> Result<(), OAuthError> {
     let hash = secrets::digest(token);
-    let owner = db::sessions::client_of_token(&state.db, &hash).await?;
-    if owner.is_some_and(|owner| owner != client.id) {
+    let owner = db::sessions::owner_of_token(&state.db, &hash).await?;
+    if owner.is_some_and(|o| o.client_id != client.id) {
         return Err(OAuthError::new(
             OAuthCode::UnauthorizedClient,
             "this token was issued to another client; it was not revoked",

@@ -25,8 +25,9 @@ pub async fn refresh(
     now: OffsetDateTime,
 ) -> Result<TokenResponse, OAuthError> {
     let hash = secrets::digest(presented);
-    let owner = db::sessions::client_of_token(&state.db, &hash).await?;
-    if owner.is_some_and(|owner| owner != client.id) {
+    // One read gives both the client the login belongs to and, for a refusal below, its age.
+    let owner = db::sessions::owner_of_token(&state.db, &hash).await?;
+    if owner.as_ref().is_some_and(|o| o.client_id != client.id) {
         let error = OAuthError::new(
             OAuthCode::InvalidGrant,
             "refresh token was issued to another client",
@@ -54,10 +55,9 @@ pub async fn refresh(
             ));
         }
         Presented::Expired | Presented::Unknown => {
-            let opened = db::sessions::created_at_of_token(&mut *tx, &hash).await?;
             drop(tx);
             let max_age = state.config.oidc.login.login_max_age;
-            let error = match opened {
+            let error = match owner.map(|o| o.created_at) {
                 Some(at) if now >= at + max_age => OAuthError::new(
                     OAuthCode::InvalidGrant,
                     format!(

@@ -1,33 +1,16 @@
 //! The credential-server API as third-party clients (mairu) speak it: `POST /assume-role` with
 //! no `Content-Type`, `GET /roles`, and their refusals.
 
-use vault_api::{Credentials, RoleList};
+use vault_api::RoleList;
+use vault_e2e::clients::{assert_dev_credentials_work, assume_dev};
 use vault_e2e::TestApp;
-
-/// `POST /assume-role {"Role":"dev"}` with `token`, and with `content_type` when given.
-async fn assume_dev(app: &TestApp, token: &str, content_type: Option<&str>) -> reqwest::Response {
-    let mut req = app
-        .http
-        .post(app.endpoint("/assume-role"))
-        .bearer_auth(token)
-        .body(r#"{"Role":"dev"}"#.to_owned());
-    if let Some(ct) = content_type {
-        req = req.header("content-type", ct);
-    }
-    req.send().await.expect("assume-role")
-}
 
 #[tokio::test]
 async fn assume_role_without_a_content_type_returns_credentials_that_work_against_sts() {
     let app = TestApp::spawn().await;
     let token = app.oauth().login("alice").await.access_token;
     let resp = assume_dev(&app, &token, None).await;
-    let status = resp.status();
-    let body = resp.text().await.unwrap_or_default();
-    assert_eq!(status, 200, "{body}");
-    let creds: Credentials = serde_json::from_str(&body).expect("credential_process shape");
-    let arn = app.cli().caller_identity_with(&creds).await;
-    assert!(arn.contains(&app.role_name("dev")), "got {arn}");
+    assert_dev_credentials_work(&app, resp).await;
 }
 
 #[tokio::test]

@@ -52,6 +52,7 @@ mod keys_replicas;
 mod keys_rotation;
 mod login;
 mod membership;
+mod oauth_client_binding;
 mod oauth_clients;
 mod oauth_flow;
 mod page_headers;

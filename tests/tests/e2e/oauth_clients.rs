@@ -1,125 +1,10 @@
 //! Registered OAuth clients (`[[clients]]`): a confidential client authenticating with HTTP Basic
-//! or in the form, a public third-party client (mairu's shape) on its own loopback path, and
-//! codes, device codes and refresh tokens bound to the client they were issued to.
+//! or in the form, a public third-party client (mairu's shape) on its own loopback path, revoke,
+//! authorize, the metadata and the device page. Binding to the client: `oauth_client_binding`.
 
-use std::io::Write as _;
-
-use base64::{engine::general_purpose::STANDARD, Engine};
-use vault_api::{AuthorizationServerMetadata, Credentials, RoleList, TokenResponse, CLI_CLIENT_ID};
-use vault_e2e::{
-    browser,
-    oauth::{AuthCode, OAuthClient},
-    TestApp,
-};
-
-const BOT: &str = "deploy-bot";
-const BOT_REDIRECT: &str = "http://127.0.0.1:9/bot/callback";
-const MAIRU: &str = "mairu";
-/// Where mairu's loopback listener takes the code.
-const MAIRU_REDIRECT: &str = "http://127.0.0.1:9/oauth2callback";
-const BROWSER_ONLY: &str = "browser-only";
-const SECRET: &str = "bot-secret-0123456789abcdef0123456789";
-
-/// A server with three registered clients: the confidential `deploy-bot` (secret in a file only
-/// its owner reads), the public `mairu` (loopback, every grant), and the public `browser-only`
-/// (the code grant alone).
-async fn spawn() -> TestApp {
-    let mut file = tempfile::NamedTempFile::new().expect("a secret file");
-    writeln!(file, "{SECRET}").expect("writing the secret");
-    let clients = format!(
-        "[[clients]]\nid = \"{BOT}\"\nname = \"Deploy bot\"\nkind = \"confidential\"\n\
-         secret_file = {path:?}\nredirect_uris = [\"{BOT_REDIRECT}\"]\n\
-         [[clients]]\nid = \"{MAIRU}\"\nname = \"mairu\"\nkind = \"public\"\nredirect = \"loopback\"\n\
-         grants = [\"authorization_code\", \"refresh_token\", \"device_code\"]\n\
-         [[clients]]\nid = \"{BROWSER_ONLY}\"\nname = \"Browser only\"\nkind = \"public\"\n\
-         redirect = \"loopback\"\ngrants = [\"authorization_code\"]\n",
-        path = file.path(),
-    );
-    // NamedTempFile is created 0600; the server reads it while it starts.
-    TestApp::builder().extra_toml(&clients).spawn().await
-}
-
-/// How a request authenticates its client.
-#[derive(Clone, Copy)]
-enum Auth<'a> {
-    Basic(&'a str, &'a str),
-    Post(&'a str, &'a str),
-    Public(&'a str),
-}
-
-/// `POST {path}` with `form` and the client authentication `auth`.
-async fn post(
-    app: &TestApp,
-    path: &str,
-    form: &[(&str, &str)],
-    auth: Auth<'_>,
-) -> reqwest::Response {
-    let mut form: Vec<(&str, &str)> = form.to_vec();
-    let mut req = app.http.post(app.endpoint(path));
-    match auth {
-        Auth::Basic(id, secret) => {
-            let pair = STANDARD.encode(format!("{id}:{secret}"));
-            req = req.header("authorization", format!("Basic {pair}"));
-        }
-        Auth::Post(id, secret) => form.extend([("client_id", id), ("client_secret", secret)]),
-        Auth::Public(id) => form.push(("client_id", id)),
-    }
-    req.form(&form).send().await.expect("POST")
-}
-
-async fn redeem(app: &TestApp, code: &AuthCode, auth: Auth<'_>) -> reqwest::Response {
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.code.as_str()),
-        ("redirect_uri", code.redirect_uri.as_str()),
-        ("code_verifier", code.verifier.as_str()),
-    ];
-    post(app, "/oauth/token", &form, auth).await
-}
-
-async fn refresh(app: &TestApp, token: &str, auth: Auth<'_>) -> reqwest::Response {
-    let form = [("grant_type", "refresh_token"), ("refresh_token", token)];
-    post(app, "/oauth/token", &form, auth).await
-}
-
-async fn tokens(resp: reqwest::Response) -> TokenResponse {
-    let status = resp.status();
-    let body = resp.text().await.unwrap_or_default();
-    assert_eq!(status, 200, "{body}");
-    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
-}
-
-/// Asserts an OAuth error answer and returns its `WWW-Authenticate`, if any.
-async fn oauth_error(resp: reqwest::Response, status: u16, error: &str) -> Option<String> {
-    let www = resp
-        .headers()
-        .get("www-authenticate")
-        .map(|v| v.to_str().unwrap_or_default().to_owned());
-    let got = resp.status();
-    let body: serde_json::Value = resp.json().await.expect("a JSON error");
-    assert_eq!(got, status, "{body}");
-    assert_eq!(body["error"], error, "{body}");
-    www
-}
-
-async fn bot_code(app: &TestApp) -> AuthCode {
-    app.oauth()
-        .as_client(BOT)
-        .authorize_to("alice", BOT_REDIRECT)
-        .await
-        .expect("the bot's browser login")
-}
-
-fn mairu(app: &TestApp) -> OAuthClient {
-    app.oauth().as_client(MAIRU)
-}
-
-async fn role_names(app: &TestApp, access_token: &str) -> Vec<String> {
-    let resp = app.oauth().get(access_token, "/roles").await;
-    assert_eq!(resp.status(), 200);
-    let roles: RoleList = resp.json().await.expect("Roles shape");
-    roles.roles.into_iter().map(|r| r.name).collect()
-}
+use vault_api::AuthorizationServerMetadata;
+use vault_e2e::browser;
+use vault_e2e::clients::*;
 
 #[tokio::test]
 async fn a_confidential_client_redeems_its_code_with_http_basic_and_its_token_lists_roles() {
@@ -208,103 +93,14 @@ async fn a_public_third_party_client_logs_in_with_pkce_on_its_loopback_path_and_
         .expect("mairu's login");
     let t = tokens(redeem(&app, &code, Auth::Public(MAIRU)).await).await;
 
-    let resp = app
-        .http
-        .post(app.endpoint("/assume-role"))
-        .bearer_auth(&t.access_token)
-        .body(r#"{"Role":"dev"}"#)
-        .send()
-        .await
-        .expect("assume-role");
-    let status = resp.status();
-    let body = resp.text().await.unwrap_or_default();
-    assert_eq!(status, 200, "{body}");
-    let creds: Credentials = serde_json::from_str(&body).expect("credential_process shape");
-    let arn = app.cli().caller_identity_with(&creds).await;
-    assert!(arn.contains(&app.role_name("dev")), "got {arn}");
+    let resp = assume_dev(&app, &t.access_token, None).await;
+    assert_dev_credentials_work(&app, resp).await;
     assert_eq!(role_names(&app, &t.access_token).await, ["dev"]);
 
     let renewed = client
         .refresh_ok(&t.refresh_token.expect("mairu may refresh"))
         .await;
     assert_eq!(role_names(&app, &renewed.access_token).await, ["dev"]);
-}
-
-#[tokio::test]
-async fn a_code_issued_to_one_client_is_refused_to_another() {
-    let app = spawn().await;
-    let code = mairu(&app)
-        .authorize_to("alice", MAIRU_REDIRECT)
-        .await
-        .expect("login");
-    oauth_error(
-        redeem(&app, &code, Auth::Public(CLI_CLIENT_ID)).await,
-        400,
-        "invalid_grant",
-    )
-    .await;
-    assert!(app.audit_rows_for("code_redeem").await.is_empty());
-}
-
-#[tokio::test]
-async fn a_refresh_token_of_one_client_is_refused_to_another_and_still_works_for_its_own() {
-    let app = spawn().await;
-    let t = mairu(&app).login("alice").await;
-    let by_cli = refresh(&app, &t.refresh_token, Auth::Public(CLI_CLIENT_ID)).await;
-    oauth_error(by_cli, 400, "invalid_grant").await;
-    let by_bot = refresh(&app, &t.refresh_token, Auth::Basic(BOT, SECRET)).await;
-    oauth_error(by_bot, 400, "invalid_grant").await;
-    mairu(&app).refresh_ok(&t.refresh_token).await;
-}
-
-#[tokio::test]
-async fn a_device_code_of_one_client_is_refused_to_another_and_stays_pending_for_its_own() {
-    let app = spawn().await;
-    let device = browser::start_device(&app.url, "vault/test").await;
-    let form = [
-        ("grant_type", vault_api::GRANT_DEVICE_CODE),
-        ("device_code", device.device_code.as_str()),
-    ];
-    let by_mairu = post(&app, "/oauth/token", &form, Auth::Public(MAIRU)).await;
-    oauth_error(by_mairu, 400, "invalid_grant").await;
-    let (status, body) = browser::poll_device(&app.url, &device.device_code, "vault/test").await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("authorization_pending")),
-        "{body}"
-    );
-}
-
-#[tokio::test]
-async fn a_grant_the_client_is_not_allowed_is_refused_as_unauthorized_client() {
-    let app = spawn().await;
-    let client = app.oauth().as_client(BROWSER_ONLY);
-    let code = client
-        .authorize_to("alice", MAIRU_REDIRECT)
-        .await
-        .expect("login");
-    let t = tokens(redeem(&app, &code, Auth::Public(BROWSER_ONLY)).await).await;
-    assert!(
-        t.refresh_token.is_none(),
-        "a client without the refresh grant got a refresh token"
-    );
-    assert_eq!(role_names(&app, &t.access_token).await, ["dev"]);
-
-    let other = mairu(&app).login("alice").await;
-    let resp = refresh(&app, &other.refresh_token, Auth::Public(BROWSER_ONLY)).await;
-    oauth_error(resp, 400, "unauthorized_client").await;
-    let resp = post(&app, "/oauth/device", &[], Auth::Public(BROWSER_ONLY)).await;
-    oauth_error(resp, 400, "unauthorized_client").await;
-    let refused = app.audit_rows_for("oauth_refused").await;
-    let codes: Vec<_> = refused
-        .iter()
-        .map(|e| e["details"]["code"].clone())
-        .collect();
-    assert_eq!(
-        codes,
-        ["unauthorized_client", "unauthorized_client"],
-        "{refused:#?}"
-    );
 }
 
 #[tokio::test]
